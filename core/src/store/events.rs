@@ -1,0 +1,104 @@
+//! The append-only events table and the outbox. Rows are inserted, never updated (except the office's
+//! verdict and sequence number, which sync records once) and never deleted.
+
+use rusqlite::{Connection, Row, Transaction, params};
+
+use super::{parse_id, parse_json, to_json};
+use crate::clock::Hlc;
+use crate::domain::event::{Event, EventBody, RawBody};
+use crate::domain::photo::PhotoRole;
+use crate::ids::IssueId;
+
+const COLUMNS: &str = "event_id, issue_id, device_id, device_seq, author, kind, body_version, body, hlc, \
+                       recorded_at, parents, photos, server_seq, verdict";
+
+/// Stores one event and the links to the photos it brings.
+pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
+    let raw = event.body.to_raw();
+    let sql = format!("INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    tx.prepare_cached(&sql)?.execute(params![
+        event.event_id.to_string(),
+        event.issue_id.to_string(),
+        event.device_id.to_string(),
+        i64::try_from(event.device_seq).unwrap_or(i64::MAX),
+        event.author.to_string(),
+        raw.kind,
+        raw.version,
+        to_json(&raw.data)?,
+        i64::try_from(event.hlc.raw()).unwrap_or(i64::MAX),
+        event.recorded_at.to_rfc3339(),
+        to_json(&event.parents)?,
+        to_json(&event.photos)?,
+        event.server_seq.map(|seq| i64::try_from(seq).unwrap_or(i64::MAX)),
+        event.verdict.as_ref().map(to_json).transpose()?,
+    ])?;
+    let role = match event.body {
+        EventBody::StrikeOffRequested(_) => PhotoRole::After,
+        _ => PhotoRole::Before,
+    };
+    let mut link = tx.prepare_cached("INSERT OR IGNORE INTO event_photos (event_id, hash, role) VALUES (?1, ?2, ?3)")?;
+    for hash in &event.photos {
+        link.execute(params![event.event_id.to_string(), hash.as_str(), to_json(&role)?.trim_matches('"')])?;
+    }
+    Ok(())
+}
+
+/// Queues a local event for the office.
+pub fn enqueue(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO outbox (device_seq, event_id) VALUES (?1, ?2)")?
+        .execute(params![i64::try_from(event.device_seq).unwrap_or(i64::MAX), event.event_id.to_string()])?;
+    Ok(())
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+    let text = |index: usize| row.get::<_, String>(index);
+    let body = EventBody::from_raw(RawBody { kind: text(5)?, version: row.get(6)?, data: parse_json(&text(7)?)? })
+        .map_err(|err| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(err)))?;
+    Ok(Event {
+        event_id: parse_id(&text(0)?, "event_id")?,
+        issue_id: parse_id(&text(1)?, "issue_id")?,
+        device_id: parse_id(&text(2)?, "device_id")?,
+        device_seq: u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
+        author: parse_id(&text(4)?, "author")?,
+        body,
+        hlc: Hlc::from_raw(u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0)),
+        recorded_at: chrono::DateTime::parse_from_rfc3339(&text(9)?).map_err(|err| {
+            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(err))
+        })?,
+        parents: parse_json(&text(10)?)?,
+        photos: parse_json(&text(11)?)?,
+        server_seq: row.get::<_, Option<i64>>(12)?.map(|seq| u64::try_from(seq).unwrap_or(0)),
+        verdict: row.get::<_, Option<String>>(13)?.map(|text| parse_json(&text)).transpose()?,
+    })
+}
+
+/// Every stored event of an issue, in ledger order.
+pub fn for_issue(conn: &Connection, issue: IssueId) -> rusqlite::Result<Vec<Event>> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE issue_id = ?1");
+    let mut events = conn
+        .prepare_cached(&sql)?
+        .query_map([issue.to_string()], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    events.sort_by_key(Event::order_key);
+    Ok(events)
+}
+
+/// Events waiting in the outbox, oldest first, at most `limit`.
+pub fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Event>> {
+    let sql = format!(
+        "SELECT {} FROM outbox o JOIN events e ON e.event_id = o.event_id ORDER BY o.device_seq LIMIT ?1",
+        COLUMNS.split(", ").map(|column| format!("e.{}", column.trim())).collect::<Vec<_>>().join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], from_row)?
+        .collect()
+}
+
+/// How many events wait for the office, and when the oldest was recorded.
+pub fn outbox_summary(conn: &Connection) -> rusqlite::Result<(u64, Option<String>)> {
+    conn.query_row(
+        "SELECT count(*), min(e.recorded_at) FROM outbox o JOIN events e ON e.event_id = o.event_id",
+        [],
+        |row| Ok((u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0), row.get(1)?)),
+    )
+}

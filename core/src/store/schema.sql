@@ -1,0 +1,43 @@
+-- The current schema (version 2), for reading. Migrations in migrations.rs are what build it; a test
+-- checks that this file and the migrated schema have the same tables, columns and indexes.
+
+-- Who this device acts for, and its counters: the next gap-free device_seq and the last HLC reading.
+CREATE TABLE device (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), device_id TEXT NOT NULL,
+    user_id TEXT NOT NULL, user_name TEXT NOT NULL, role TEXT NOT NULL,
+    next_device_seq INTEGER NOT NULL DEFAULT 1, last_hlc INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+-- The villages a secretary's device answers for.
+CREATE TABLE device_villages (village_id TEXT PRIMARY KEY REFERENCES villages(id));
+CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL);
+
+-- Places. Villages have a stable id; their statistical codes live in village_codes, newest position last.
+CREATE TABLE towns (id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT UNIQUE);
+CREATE TABLE zones (id TEXT PRIMARY KEY, town_id TEXT NOT NULL REFERENCES towns(id), name TEXT NOT NULL,
+    UNIQUE (town_id, name));
+CREATE TABLE villages (id TEXT PRIMARY KEY, name TEXT NOT NULL, town_id TEXT REFERENCES towns(id),
+    zone_id TEXT REFERENCES zones(id), weak_base INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX villages_town ON villages(town_id);
+CREATE INDEX villages_zone ON villages(zone_id);
+CREATE TABLE village_codes (code TEXT PRIMARY KEY, village_id TEXT NOT NULL REFERENCES villages(id),
+    source TEXT NOT NULL, position INTEGER NOT NULL, UNIQUE (village_id, position));
+
+-- The ledger: append-only events, and the outbox of this device's events not yet acknowledged.
+CREATE TABLE events (event_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, device_id TEXT NOT NULL,
+    device_seq INTEGER NOT NULL, author TEXT NOT NULL, kind TEXT NOT NULL, body_version INTEGER NOT NULL,
+    body TEXT NOT NULL, hlc INTEGER NOT NULL, recorded_at TEXT NOT NULL, parents TEXT NOT NULL,
+    photos TEXT NOT NULL, server_seq INTEGER UNIQUE, verdict TEXT, UNIQUE (device_id, device_seq));
+CREATE INDEX events_issue ON events(issue_id);
+CREATE TABLE outbox (device_seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE REFERENCES events(event_id));
+
+-- Each issue's folded state, rewritten in the same transaction as every event that changes it.
+CREATE TABLE issues (id TEXT PRIMARY KEY, village_id TEXT NOT NULL REFERENCES villages(id),
+    category TEXT NOT NULL, status TEXT NOT NULL, deadline_ms INTEGER NOT NULL, reported_ms INTEGER NOT NULL,
+    rework_count INTEGER NOT NULL, note TEXT, lat REAL NOT NULL, lon REAL NOT NULL, state TEXT NOT NULL);
+CREATE INDEX issues_village_status ON issues(village_id, status);
+CREATE INDEX issues_status_deadline ON issues(status, deadline_ms);
+
+-- Photo files by content hash, and which events bring which photos.
+CREATE TABLE photos (hash TEXT PRIMARY KEY, byte_size INTEGER NOT NULL, media_type TEXT NOT NULL,
+    path TEXT NOT NULL, added_at TEXT NOT NULL, office_confirmed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE event_photos (event_id TEXT NOT NULL REFERENCES events(event_id), hash TEXT NOT NULL,
+    role TEXT NOT NULL, PRIMARY KEY (event_id, hash));
+CREATE INDEX event_photos_hash ON event_photos(hash);
