@@ -116,3 +116,6 @@ pub(crate) fn unknown_village(code: &str) -> RectifyError {
         "no village with code {code} on this device: add it with `rectify village add` or `rectify village import`"
     ))
 }
+
+#[cfg(test)]
+mod tests;

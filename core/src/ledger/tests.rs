@@ -1,0 +1,315 @@
+//! Ledger operations end to end on a real SQLite file: what is written, and that a refused operation
+//! writes nothing at all.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration};
+
+use super::*;
+use crate::RectifyError;
+use crate::clock::ManualClock;
+use crate::domain::issue::{IssueState, Status};
+use crate::ids::IssueId;
+use crate::store::OpenMode;
+
+const VILLAGE: &str = "990001001001";
+const OTHER_VILLAGE: &str = "990001001002";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    clock: Arc<ManualClock>,
+    ledger: Ledger,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let clock = Arc::new(ManualClock::new(DateTime::parse_from_rfc3339("2026-11-02T09:00:00+08:00").unwrap()));
+    let ledger = Ledger::open(&path, OpenMode::CreateIfMissing, clock.clone()).unwrap();
+    for (code, name) in [(VILLAGE, "East Village"), (OTHER_VILLAGE, "West Village")] {
+        ledger
+            .upsert_village(&NewVillage {
+                code: code.into(),
+                name: name.into(),
+                town: Some("Demo Town".into()),
+                zone: Some("North Zone".into()),
+                ..NewVillage::default()
+            })
+            .unwrap();
+    }
+    Fixture { _dir: dir, path, clock, ledger }
+}
+
+impl Fixture {
+    fn become_(&self, role: Role, villages: &[&str]) {
+        let codes: Vec<String> = villages.iter().map(|code| code.to_string()).collect();
+        self.ledger.init("tester", role, &codes).unwrap();
+    }
+
+    fn report(&self) -> IssueId {
+        self.ledger
+            .report(&NewReport {
+                category: "waste.bin_overflowing".into(),
+                village_code: Some(VILLAGE.into()),
+                lat: 36.46,
+                lon: 120.51,
+                note: Some("bins overflowing by the pond".into()),
+                ..NewReport::default()
+            })
+            .unwrap()
+            .id
+    }
+
+    /// Row counts of every table a write touches, the device counters, and the photo files.
+    fn footprint(&self) -> String {
+        let rows = self
+            .ledger
+            .store()
+            .read(|conn| {
+                conn.query_row(
+                    "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox), (SELECT count(*) FROM issues),
+                            (SELECT group_concat(status) FROM issues), (SELECT count(*) FROM photos),
+                            (SELECT next_device_seq || '/' || last_hlc FROM device)",
+                    [],
+                    |row| {
+                        Ok(format!(
+                            "{}/{}/{}/{:?}/{}/{:?}",
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                            row.get::<_, i64>(4)?,
+                            row.get::<_, Option<String>>(5)?
+                        ))
+                    },
+                )
+            })
+            .unwrap();
+        let photo_dir = self.ledger.photo_store().unwrap().root().to_path_buf();
+        let files = walk(&photo_dir);
+        format!("{rows} files={files}")
+    }
+
+    fn jpeg(&self, name: &str, salt: u8) -> PathBuf {
+        let path = self.path.with_file_name(name);
+        std::fs::write(&path, [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, salt, salt, 0xFF, 0xD9]).unwrap();
+        path
+    }
+}
+
+fn walk(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[track_caller]
+fn refused_without_trace(fixture: &Fixture, attempt: impl FnOnce(&Ledger) -> Result<IssueState>) -> RectifyError {
+    let before = fixture.footprint();
+    let err = attempt(&fixture.ledger).unwrap_err();
+    assert_eq!(fixture.footprint(), before, "a refused operation wrote something ({err})");
+    err
+}
+
+#[test]
+fn a_full_walk_records_gap_free_events_in_the_outbox() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    f.become_(Role::Secretary, &[VILLAGE]);
+    let photo = f.jpeg("after.jpg", 1);
+    let state = f.ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: Some("cleared".into()) }).unwrap();
+    assert_eq!(state.status, Status::StrikeOffRequested);
+    assert_eq!(state.strike_off.as_ref().unwrap().photos.len(), 1);
+    f.become_(Role::Acceptor, &[]);
+    f.ledger.act(issue, &Command::Reject { reason: "lid still broken".into() }).unwrap();
+    f.become_(Role::Secretary, &[VILLAGE]);
+    f.ledger.act(issue, &Command::StrikeOff { photos: vec![], note: None }).unwrap();
+    f.become_(Role::Acceptor, &[]);
+    let state = f.ledger.act(issue, &Command::Accept { note: None }).unwrap();
+    assert_eq!(state.status, Status::Accepted);
+    assert_eq!(state.rework_count, 1);
+
+    let detail = f.ledger.issue(issue).unwrap();
+    let seqs: Vec<u64> = detail.events.iter().map(|event| event.device_seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
+    assert_eq!(f.ledger.outbox().unwrap().pending_events, 5);
+    assert_eq!(f.ledger.outbox().unwrap().photos, 1);
+    // Each event names the one before it as its parent.
+    for pair in detail.events.windows(2) {
+        assert_eq!(pair[1].parents, vec![pair[0].event_id]);
+    }
+}
+
+#[test]
+fn accepting_before_a_strike_off_is_refused_and_writes_nothing() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    f.become_(Role::Acceptor, &[]);
+    let err = refused_without_trace(&f, |ledger| ledger.act(issue, &Command::Accept { note: None }));
+    assert!(matches!(err, RectifyError::IllegalTransition { .. }), "{err}");
+    assert!(err.to_string().contains("only a requested strike-off can be accepted"), "{err}");
+}
+
+#[test]
+fn striking_off_a_withdrawn_issue_is_refused_and_its_photo_is_not_kept() {
+    let f = fixture();
+    f.become_(Role::Acceptor, &[]);
+    let issue = f.report();
+    f.ledger.act(issue, &Command::Withdraw { duplicate_of: None, note: Some("false alarm".into()) }).unwrap();
+    f.become_(Role::Secretary, &[VILLAGE]);
+    let photo = f.jpeg("late.jpg", 2);
+    let err = refused_without_trace(&f, |ledger| ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: None }));
+    assert!(matches!(err, RectifyError::IllegalTransition { .. }), "{err}");
+}
+
+#[test]
+fn a_secretary_of_another_village_may_not_strike_off() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    f.become_(Role::Secretary, &[OTHER_VILLAGE]);
+    let photo = f.jpeg("elsewhere.jpg", 3);
+    let err = refused_without_trace(&f, |ledger| ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: None }));
+    assert!(matches!(err, RectifyError::NotPermitted { .. }), "{err}");
+    assert!(err.to_string().contains(VILLAGE), "{err}");
+}
+
+#[test]
+fn bad_reports_are_refused_with_the_reason_and_write_nothing() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let base = NewReport {
+        category: "waste.bin_overflowing".into(),
+        village_code: Some(VILLAGE.into()),
+        lat: 36.46,
+        lon: 120.51,
+        ..NewReport::default()
+    };
+    let cases: Vec<(NewReport, &str)> = vec![
+        (NewReport { note: Some("  ".into()), ..base.clone() }, "note is empty"),
+        (NewReport { note: Some("x".repeat(1001)), ..base.clone() }, "limit is 1000"),
+        (NewReport { category: "volcano".into(), ..base.clone() }, "unknown category"),
+        (NewReport { lat: f64::NAN, ..base.clone() }, "latitude NaN"),
+        (NewReport { lon: 181.0, ..base.clone() }, "longitude 181"),
+        (NewReport { village_code: Some("123".into()), ..base.clone() }, "12 digits"),
+        (NewReport { village_code: Some("990009009009".into()), ..base.clone() }, "no village with code"),
+        (NewReport { photos: vec![f.path.with_file_name("missing.jpg")], ..base.clone() }, "does not exist"),
+        (NewReport { photos: vec![f.path.clone()], ..base.clone() }, "not a JPEG"),
+    ];
+    for (report, expected) in cases {
+        let err = refused_without_trace(&f, |ledger| ledger.report(&report));
+        assert!(err.to_string().contains(expected), "expected `{expected}` in `{err}`");
+    }
+}
+
+#[test]
+fn unknown_issues_are_not_found() {
+    let f = fixture();
+    f.become_(Role::Acceptor, &[]);
+    let err = refused_without_trace(&f, |ledger| ledger.act(IssueId::new(), &Command::Accept { note: None }));
+    assert!(matches!(err, RectifyError::NotFound { .. }), "{err}");
+    assert!(matches!(f.ledger.issue(IssueId::new()), Err(RectifyError::NotFound { .. })));
+}
+
+#[test]
+fn a_batch_that_fails_halfway_keeps_nothing() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let before = f.footprint();
+    let photo = f.jpeg("batch.jpg", 4);
+    let err = f
+        .ledger
+        .batch(|batch| {
+            batch.report(&NewReport {
+                category: "waste.accumulated".into(),
+                village_code: Some(VILLAGE.into()),
+                lat: 36.0,
+                lon: 120.0,
+                photos: vec![photo.clone()],
+                ..NewReport::default()
+            })?;
+            batch.report(&NewReport { category: "nonsense".into(), ..NewReport::default() })
+        })
+        .unwrap_err();
+    assert!(matches!(err, RectifyError::InvalidInput { .. }));
+    assert_eq!(f.footprint(), before);
+}
+
+#[test]
+fn negative_list_counts_and_overdue_follow_the_clock() {
+    let f = fixture();
+    f.become_(Role::Acceptor, &[]);
+    let done = f.report();
+    let waiting = f.report();
+    let _open = f.report();
+    let withdrawn = f.report();
+    for issue in [done, waiting] {
+        f.ledger.act(issue, &Command::Assign { deadline: None }).unwrap();
+    }
+    f.become_(Role::Secretary, &[VILLAGE]);
+    f.ledger.act(done, &Command::StrikeOff { photos: vec![], note: None }).unwrap();
+    f.ledger.act(waiting, &Command::StrikeOff { photos: vec![], note: None }).unwrap();
+    f.become_(Role::Admin, &[]);
+    f.ledger.act(done, &Command::Accept { note: None }).unwrap();
+    f.ledger.act(withdrawn, &Command::Withdraw { duplicate_of: Some(done), note: None }).unwrap();
+
+    let list = f.ledger.negative_list(VILLAGE).unwrap();
+    assert_eq!((list.found, list.rectified, list.awaiting_acceptance, list.remaining), (3, 1, 1, 2));
+    assert_eq!(list.rectification_rate, Some(33.3));
+    assert_eq!(list.overdue, 0);
+    assert_eq!(list.zone.as_deref(), Some("North Zone"));
+
+    f.clock.advance(Duration::days(2));
+    let list = f.ledger.negative_list(VILLAGE).unwrap();
+    assert_eq!(list.overdue, 2, "bins have a one-day deadline");
+    let overdue = f.ledger.list(&ListFilter { overdue_only: true, ..ListFilter::default() }).unwrap();
+    assert_eq!(overdue.len(), 2);
+    let by_zone = f.ledger.list(&ListFilter { zone: Some("North Zone".into()), ..ListFilter::default() }).unwrap();
+    assert_eq!(by_zone.len(), 4);
+    let accepted = f.ledger.list(&ListFilter { status: Some(Status::Accepted), ..ListFilter::default() }).unwrap();
+    assert_eq!(accepted.iter().map(|item| item.id).collect::<Vec<_>>(), vec![done]);
+}
+
+#[test]
+fn a_village_keeps_its_id_and_issues_when_its_code_changes() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    let village = f.ledger.recode_village(VILLAGE, "990002002001", "merger-2027").unwrap();
+    assert_eq!(village.code(), "990002002001");
+    assert_eq!(village.codes.len(), 2);
+    let by_old = f.ledger.negative_list(VILLAGE).unwrap();
+    let by_new = f.ledger.negative_list("990002002001").unwrap();
+    assert_eq!(by_old.village.id, by_new.village.id);
+    assert_eq!(by_new.items[0].id, issue);
+    assert_eq!(by_new.items[0].village, "990002002001");
+    assert!(f.ledger.recode_village(OTHER_VILLAGE, "990002002001", "x").is_err());
+}
+
+#[test]
+fn the_device_keeps_its_identity_when_the_user_changes() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let first = f.ledger.profile().unwrap();
+    f.report();
+    f.become_(Role::Acceptor, &[]);
+    let second = f.ledger.profile().unwrap();
+    assert_eq!(first.device_id, second.device_id);
+    assert_ne!(first.user_id, second.user_id);
+    f.report();
+    let seqs: Vec<u64> = f.ledger.store().read(|conn| crate::store::events::pending(conn, 10)).unwrap().iter().map(|e| e.device_seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+    assert!(matches!(
+        f.ledger.init("sec", Role::Secretary, &[]),
+        Err(RectifyError::InvalidInput { .. })
+    ));
+}
