@@ -1,1 +1,348 @@
-fn main() {}
+//! `rectify`: the Rectify core from a terminal. A desktop field client, an office helper and the driver
+//! that end-to-end tests use. Human text by default, `--json` for machines; errors go to stderr with a
+//! non-zero exit code that says what kind of error it was.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use rectify_core::clock::{Clock, ManualClock, SystemClock};
+use rectify_core::domain::issue::Status;
+use rectify_core::domain::role::Role;
+use rectify_core::ids::IssueId;
+use rectify_core::ledger::{Command, Ledger, ListFilter, NewReport, NewVillage};
+use rectify_core::store::OpenMode;
+use rectify_core::{RectifyError, Result};
+
+mod demo;
+mod output;
+
+#[derive(Debug, Parser)]
+#[command(name = "rectify", version, about = "Record village environment issues offline and strike them off", long_about = None)]
+struct Cli {
+    /// The device database (created by `init`).
+    #[arg(long, global = true, env = "RECTIFY_DB", default_value = "rectify.db")]
+    db: PathBuf,
+    /// Print machine-readable JSON on stdout (errors as JSON on stderr).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Verb,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Set who this device acts for (creates the database if needed).
+    Init {
+        #[arg(long)]
+        user: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// A village this user answers for (repeatable; required for a secretary).
+        #[arg(long = "village", value_name = "CODE")]
+        villages: Vec<String>,
+    },
+    /// Record a problem found on a walk.
+    Report {
+        /// Problem-type code, e.g. waste.bin_overflowing (see `rectify categories`).
+        #[arg(long)]
+        category: String,
+        #[arg(long, allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        lon: f64,
+        /// GPS accuracy in metres.
+        #[arg(long)]
+        accuracy: Option<f64>,
+        /// The village's 12-digit code (may be left out when the device answers for one village).
+        #[arg(long = "village", value_name = "CODE")]
+        village: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// A JPEG showing the problem (repeatable).
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
+    },
+    /// List issues, soonest deadline first.
+    List {
+        #[arg(long = "village", value_name = "CODE")]
+        village: Option<String>,
+        #[arg(long)]
+        zone: Option<String>,
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+        /// Only issues past their deadline and not yet accepted.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// A village's negative list (负面清单) with its counts.
+    Negative {
+        #[arg(value_name = "VILLAGE_CODE")]
+        village: String,
+    },
+    /// One issue and its whole history.
+    Show { issue: String },
+    /// Hand an issue to its village, optionally with a new deadline (YYYY-MM-DD).
+    Assign {
+        issue: String,
+        #[arg(long)]
+        deadline: Option<chrono::NaiveDate>,
+    },
+    /// Add photos of the problem to an issue.
+    Attach {
+        issue: String,
+        #[arg(long = "photo", value_name = "FILE", required = true)]
+        photos: Vec<PathBuf>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Say an issue is fixed, with after-photos (销号申请).
+    StrikeOff {
+        issue: String,
+        #[arg(long = "photo", value_name = "FILE")]
+        photos: Vec<PathBuf>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Accept a strike-off (验收通过).
+    Accept {
+        issue: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a strike-off and send the issue back for rework.
+    Reject {
+        issue: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen an accepted or withdrawn issue.
+    Reopen {
+        issue: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Withdraw a false report or a duplicate.
+    Withdraw {
+        issue: String,
+        /// The issue this one duplicates.
+        #[arg(long, value_name = "ISSUE")]
+        duplicate_of: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Add a comment to an issue.
+    Comment { issue: String, text: String },
+    /// The task categories and problem types with their codes.
+    Categories,
+    /// Manage the villages this device knows.
+    #[command(subcommand)]
+    Village(VillageVerb),
+    /// What waits to be sent to the office.
+    Status,
+    /// Record a scripted walk through a few villages and print their negative lists.
+    Demo {
+        /// Folder for the demo database (a fresh temporary folder by default).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VillageVerb {
+    /// Add a village, or update the one with this code.
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        town: Option<String>,
+        #[arg(long)]
+        zone: Option<String>,
+        /// Flag it as a "weak-base" village (task 8).
+        #[arg(long)]
+        weak_base: bool,
+    },
+    /// Import the national division list (code,name,streetCode,... CSV).
+    Import {
+        villages_csv: PathBuf,
+        /// The matching streets CSV, to place villages in their towns.
+        #[arg(long)]
+        streets: Option<PathBuf>,
+        /// Where the codes come from, e.g. nbs-2023.
+        #[arg(long, default_value = "import")]
+        source: String,
+    },
+    /// Record that a village has a new code; its id and issues stay.
+    Recode {
+        old_code: String,
+        new_code: String,
+        #[arg(long, default_value = "manual")]
+        source: String,
+    },
+    /// List the villages this device knows.
+    List,
+}
+
+fn parse_role(text: &str) -> std::result::Result<Role, String> {
+    text.parse()
+}
+
+fn parse_status(text: &str) -> std::result::Result<Status, String> {
+    text.parse()
+}
+
+fn issue_id(text: &str) -> Result<IssueId> {
+    Ok(text.parse()?)
+}
+
+/// The clock: the system's, unless RECTIFY_NOW pins it (for tests and reproducible runs).
+fn clock() -> Result<Arc<dyn Clock>> {
+    match std::env::var("RECTIFY_NOW") {
+        Ok(text) => chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|now| Arc::new(ManualClock::new(now)) as Arc<dyn Clock>)
+            .map_err(|err| RectifyError::invalid(format!("RECTIFY_NOW=`{text}` is not an RFC 3339 time: {err}"))),
+        Err(_) => Ok(Arc::new(SystemClock)),
+    }
+}
+
+fn open(cli: &Cli, mode: OpenMode) -> Result<Ledger> {
+    Ledger::open(&cli.db, mode, clock()?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if cli.json {
+                eprintln!("{}", serde_json::json!({"error": {"kind": err.kind(), "message": err.to_string()}}));
+            } else {
+                eprintln!("rectify: {err}");
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// Exit codes by kind, so scripts can tell a typo from a refusal from a broken disk. 2 is clap's usage error.
+fn exit_code(err: &RectifyError) -> u8 {
+    match err {
+        RectifyError::InvalidInput { .. } => 3,
+        RectifyError::NotFound { .. } => 4,
+        RectifyError::NotPermitted { .. } => 5,
+        RectifyError::IllegalTransition { .. } => 6,
+        RectifyError::NotInitialised { .. } => 7,
+        RectifyError::IncompatibleDatabase { .. } => 8,
+        RectifyError::Storage { .. } => 9,
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let out = output::Printer { json: cli.json };
+    match &cli.command {
+        Verb::Init { user, role, villages } => {
+            let ledger = open(cli, OpenMode::CreateIfMissing)?;
+            let profile = ledger.init(user, *role, villages)?;
+            out.profile(&ledger, &profile)
+        }
+        Verb::Report { category, lat, lon, accuracy, village, note, photos } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let state = ledger.report(&NewReport {
+                category: category.clone(),
+                village_code: village.clone(),
+                lat: *lat,
+                lon: *lon,
+                accuracy_m: *accuracy,
+                note: note.clone(),
+                photos: photos.clone(),
+            })?;
+            out.recorded(&ledger, &state, "reported")
+        }
+        Verb::List { village, zone, status, overdue } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let items = ledger.list(&ListFilter {
+                village_code: village.clone(),
+                zone: zone.clone(),
+                status: *status,
+                overdue_only: *overdue,
+            })?;
+            out.issues(&ledger, &items)
+        }
+        Verb::Negative { village } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            out.negative_list(&ledger, &ledger.negative_list(village)?)
+        }
+        Verb::Show { issue } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let id = issue_id(issue)?;
+            out.detail(&ledger, &ledger.issue(id)?)
+        }
+        Verb::Categories => out.categories(rectify_core::domain::category::Catalogue::builtin()),
+        Verb::Village(verb) => village(cli, &out, verb),
+        Verb::Status => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            out.status(&ledger.profile()?, &ledger.outbox()?)
+        }
+        Verb::Demo { dir } => demo::run(dir.as_deref(), &out),
+        other => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let (issue, command, verb) = command_of(&ledger, other)?;
+            let state = ledger.act(issue_id(issue)?, &command)?;
+            out.recorded(&ledger, &state, verb)
+        }
+    }
+}
+
+/// The verbs that act on one existing issue.
+fn command_of<'v>(ledger: &Ledger, verb: &'v Verb) -> Result<(&'v String, Command, &'static str)> {
+    Ok(match verb {
+        Verb::Assign { issue, deadline } => {
+            let deadline = deadline.map(|day| ledger.end_of_local_day(day)).transpose()?;
+            (issue, Command::Assign { deadline }, "assigned")
+        }
+        Verb::Attach { issue, photos, note } => {
+            (issue, Command::AttachPhotos { photos: photos.clone(), note: note.clone() }, "photos attached")
+        }
+        Verb::StrikeOff { issue, photos, note } => {
+            (issue, Command::StrikeOff { photos: photos.clone(), note: note.clone() }, "strike-off requested")
+        }
+        Verb::Accept { issue, note } => (issue, Command::Accept { note: note.clone() }, "accepted"),
+        Verb::Reject { issue, reason } => (issue, Command::Reject { reason: reason.clone() }, "rejected"),
+        Verb::Reopen { issue, reason } => (issue, Command::Reopen { reason: reason.clone() }, "reopened"),
+        Verb::Withdraw { issue, duplicate_of, note } => {
+            let duplicate_of = duplicate_of.as_deref().map(issue_id).transpose()?;
+            (issue, Command::Withdraw { duplicate_of, note: note.clone() }, "withdrawn")
+        }
+        Verb::Comment { issue, text } => (issue, Command::Comment { text: text.clone() }, "commented"),
+        _ => return Err(RectifyError::invalid("not an issue command")),
+    })
+}
+
+fn village(cli: &Cli, out: &output::Printer, verb: &VillageVerb) -> Result<()> {
+    let ledger = open(cli, OpenMode::CreateIfMissing)?;
+    match verb {
+        VillageVerb::Add { code, name, town, zone, weak_base } => {
+            let village = ledger.upsert_village(&NewVillage {
+                code: code.clone(),
+                name: name.clone(),
+                town: town.clone(),
+                zone: zone.clone(),
+                weak_base: *weak_base,
+                source: "manual".into(),
+            })?;
+            out.village(&village)
+        }
+        VillageVerb::Import { villages_csv, streets, source } => {
+            let mut progress = output::Progress::new(cli.json, "importing villages");
+            let report = ledger.import_divisions(villages_csv, streets.as_deref(), source, &mut |done, total| {
+                progress.update(done, total)
+            })?;
+            progress.finish();
+            out.import(&report)
+        }
+        VillageVerb::Recode { old_code, new_code, source } => out.village(&ledger.recode_village(old_code, new_code, source)?),
+        VillageVerb::List => out.villages(&ledger.villages()?),
+    }
+}

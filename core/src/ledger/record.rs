@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::{Ledger, not_initialised, unknown_village};
 use crate::domain::event::*;
@@ -95,10 +95,24 @@ fn reason(value: &str) -> Result<String> {
 }
 
 /// The end of the local day `days` after `at`: what "fix it within N days" means to a village.
-pub fn deadline_after(at: DateTime<FixedOffset>, days: u16) -> DateTime<Utc> {
-    let day = at.date_naive() + Duration::days(i64::from(days));
+fn deadline_after(at: DateTime<FixedOffset>, days: u16) -> DateTime<Utc> {
+    end_of_day(at.date_naive() + Duration::days(i64::from(days)), *at.offset())
+}
+
+fn end_of_day(day: NaiveDate, offset: FixedOffset) -> DateTime<Utc> {
     let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
-    at.offset().from_local_datetime(&end).single().map_or(at.with_timezone(&Utc), |local| local.with_timezone(&Utc))
+    offset.from_local_datetime(&end).single().map_or_else(|| end.and_utc(), |local| local.with_timezone(&Utc))
+}
+
+impl Ledger {
+    /// A deadline given as a calendar day: the end of that day on this device's clock. Not in the past.
+    pub fn end_of_local_day(&self, day: NaiveDate) -> Result<DateTime<Utc>> {
+        let now = self.clock.now();
+        if day < now.date_naive() {
+            return Err(RectifyError::invalid(format!("deadline {day} is in the past; today is {}", now.date_naive())));
+        }
+        Ok(end_of_day(day, *now.offset()))
+    }
 }
 
 impl Batch<'_> {
