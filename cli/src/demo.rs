@@ -56,9 +56,13 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     let dir = demo_dir(dir)?;
     let db = dir.join("demo.db");
     if db.exists() {
-        return Err(RectifyError::invalid(format!("{} already has a demo database; pass another --dir", dir.display())));
+        return Err(RectifyError::invalid(format!(
+            "{} already has a demo database; pass another --dir",
+            dir.display()
+        )));
     }
-    let start = DateTime::parse_from_rfc3339("2026-11-02T08:30:00+08:00").map_err(|err| RectifyError::invalid(err.to_string()))?;
+    let start = DateTime::parse_from_rfc3339("2026-11-02T08:30:00+08:00")
+        .map_err(|err| RectifyError::invalid(err.to_string()))?;
     let clock = Arc::new(ManualClock::new(start));
     let ledger = Ledger::open(&db, OpenMode::CreateIfMissing, clock.clone())?;
     let say = |line: &str| {
@@ -111,10 +115,17 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     say("Tue 3 Nov: secretaries fix what they can and strike it off.");
     clock.set(start + Duration::days(1) + Duration::hours(2));
     let strike = |village: usize, picks: &[usize]| -> Result<()> {
-        ledger.init(&format!("secretary of {}", VILLAGES[village].1), Role::Secretary, &[VILLAGES[village].0.to_string()])?;
+        ledger.init(
+            &format!("secretary of {}", VILLAGES[village].1),
+            Role::Secretary,
+            &[VILLAGES[village].0.to_string()],
+        )?;
         for pick in picks {
             clock.advance(Duration::minutes(40));
-            ledger.act(issues[*pick], &Command::StrikeOff { photos: Vec::new(), note: Some("fixed, see after-photo".into()) })?;
+            ledger.act(
+                issues[*pick],
+                &Command::StrikeOff { photos: Vec::new(), note: Some("fixed, see after-photo".into()) },
+            )?;
         }
         Ok(())
     };
@@ -136,7 +147,10 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     let lists = VILLAGES.iter().map(|(code, _, _)| ledger.negative_list(code)).collect::<Result<Vec<_>>>()?;
     if out.json {
         let value = serde_json::json!({"database": db, "negative_lists": lists});
-        println!("{}", serde_json::to_string_pretty(&value).map_err(|err| RectifyError::Storage { reason: err.to_string() })?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|err| RectifyError::Storage { reason: err.to_string() })?
+        );
         return Ok(());
     }
     for list in &lists {

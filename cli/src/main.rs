@@ -342,7 +342,9 @@ fn village(cli: &Cli, out: &output::Printer, verb: &VillageVerb) -> Result<()> {
             progress.finish();
             out.import(&report)
         }
-        VillageVerb::Recode { old_code, new_code, source } => out.village(&ledger.recode_village(old_code, new_code, source)?),
+        VillageVerb::Recode { old_code, new_code, source } => {
+            out.village(&ledger.recode_village(old_code, new_code, source)?)
+        }
         VillageVerb::List => out.villages(&ledger.villages()?),
     }
 }

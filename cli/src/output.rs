@@ -20,7 +20,8 @@ pub struct Printer {
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|err| rectify_core::RectifyError::Storage { reason: err.to_string() })?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|err| rectify_core::RectifyError::Storage { reason: err.to_string() })?;
     println!("{text}");
     Ok(())
 }
@@ -29,7 +30,12 @@ fn print_json(value: &impl Serialize) -> Result<()> {
 pub fn width(text: &str) -> usize {
     text.chars()
         .map(|ch| match ch as u32 {
-            0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 => 2,
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60 => 2,
             _ => 1,
         })
         .sum()
@@ -92,7 +98,8 @@ fn short(id: impl ToString) -> String {
 impl Printer {
     pub fn profile(&self, ledger: &Ledger, profile: &DeviceProfile) -> Result<()> {
         let villages = ledger.villages()?;
-        let codes: Vec<&VillageView> = villages.iter().filter(|view| profile.villages.contains(&view.village.id)).collect();
+        let codes: Vec<&VillageView> =
+            villages.iter().filter(|view| profile.villages.contains(&view.village.id)).collect();
         if self.json {
             return print_json(&json!({
                 "device_id": profile.device_id, "user_id": profile.user_id, "user": profile.user_name,
@@ -165,9 +172,19 @@ impl Printer {
         println!("  category   {} ({})", category_label(&state.category), state.category);
         println!("  village    {} {}", detail.village.code(), detail.village.name);
         println!("  where      {:.6}, {:.6}", state.location.lat, state.location.lon);
-        println!("  status     {} ({}){}", state.status.as_str(), state.status.zh(), if detail.overdue { " — OVERDUE 逾期" } else { "" });
+        println!(
+            "  status     {} ({}){}",
+            state.status.as_str(),
+            state.status.zh(),
+            if detail.overdue { " — OVERDUE 逾期" } else { "" }
+        );
         println!("  deadline   {}", local(state.deadline));
-        println!("  reported   {} by {} in round {}", state.reported.at.format("%Y-%m-%d %H:%M %:z"), detail.reported_by.as_deref().unwrap_or("another user"), detail.round);
+        println!(
+            "  reported   {} by {} in round {}",
+            state.reported.at.format("%Y-%m-%d %H:%M %:z"),
+            detail.reported_by.as_deref().unwrap_or("another user"),
+            detail.round
+        );
         if let Some(note) = &state.note {
             println!("  note       {note}");
         }
@@ -189,9 +206,15 @@ impl Printer {
                 EventBody::Unknown { version, .. } => format!("(from a newer app, version {version})"),
                 _ => String::new(),
             };
-            let photos = if event.photos.is_empty() { String::new() } else { format!(" [{} photo(s)]", event.photos.len()) };
+            let photos =
+                if event.photos.is_empty() { String::new() } else { format!(" [{} photo(s)]", event.photos.len()) };
             let sync = if event.server_seq.is_some() { "synced" } else { "pending" };
-            println!("  #{:<3} {} {:<21} {sync:<7} {what}{photos}", event.device_seq, event.recorded_at.format("%m-%d %H:%M"), event.body.kind());
+            println!(
+                "  #{:<3} {} {:<21} {sync:<7} {what}{photos}",
+                event.device_seq,
+                event.recorded_at.format("%m-%d %H:%M"),
+                event.body.kind()
+            );
         }
         Ok(())
     }
@@ -207,7 +230,10 @@ impl Printer {
             }
             for problem in &task.problem_types {
                 let veto = if problem.veto { ", veto item" } else { "" };
-                println!("     {:<30} {} {} — {} day(s){veto}", problem.code, problem.zh, problem.en, problem.deadline_days);
+                println!(
+                    "     {:<30} {} {} — {} day(s){veto}",
+                    problem.code, problem.zh, problem.en, problem.deadline_days
+                );
             }
         }
         Ok(())
@@ -215,10 +241,16 @@ impl Printer {
 
     pub fn status(&self, profile: &DeviceProfile, outbox: &OutboxSummary) -> Result<()> {
         if self.json {
-            return print_json(&json!({"user": profile.user_name, "role": profile.role, "device_id": profile.device_id, "outbox": outbox}));
+            return print_json(
+                &json!({"user": profile.user_name, "role": profile.role, "device_id": profile.device_id, "outbox": outbox}),
+            );
         }
         println!("{} ({}) on device {}", profile.user_name, profile.role, profile.device_id);
-        println!("  {} event(s) wait for the office{}", outbox.pending_events, outbox.oldest_recorded_at.as_ref().map(|at| format!(", the oldest from {at}")).unwrap_or_default());
+        println!(
+            "  {} event(s) wait for the office{}",
+            outbox.pending_events,
+            outbox.oldest_recorded_at.as_ref().map(|at| format!(", the oldest from {at}")).unwrap_or_default()
+        );
         println!("  {} photo(s) kept, {:.1} MB", outbox.photos, outbox.photo_bytes as f64 / 1_000_000.0);
         Ok(())
     }
@@ -227,7 +259,8 @@ impl Printer {
         if self.json {
             return print_json(village);
         }
-        let history: Vec<String> = village.codes.iter().map(|code| format!("{} ({})", code.code, code.source)).collect();
+        let history: Vec<String> =
+            village.codes.iter().map(|code| format!("{} ({})", code.code, code.source)).collect();
         println!("Village {} {} — codes: {}", village.code(), village.name, history.join(" → "));
         Ok(())
     }
@@ -238,7 +271,14 @@ impl Printer {
         }
         let rows: Vec<Vec<String>> = villages
             .iter()
-            .map(|view| vec![view.code.clone(), view.village.name.clone(), view.town.clone().unwrap_or_default(), view.zone.clone().unwrap_or_default()])
+            .map(|view| {
+                vec![
+                    view.code.clone(),
+                    view.village.name.clone(),
+                    view.town.clone().unwrap_or_default(),
+                    view.zone.clone().unwrap_or_default(),
+                ]
+            })
             .collect();
         table(&["code", "name", "town", "zone"], &rows);
         println!("{} village(s).", villages.len());
@@ -249,7 +289,10 @@ impl Printer {
         if self.json {
             return print_json(report);
         }
-        println!("Read {} rows: {} villages added, {} updated, in {} towns.", report.rows, report.added, report.updated, report.towns);
+        println!(
+            "Read {} rows: {} villages added, {} updated, in {} towns.",
+            report.rows, report.added, report.updated, report.towns
+        );
         Ok(())
     }
 }
@@ -285,7 +328,12 @@ fn summary_rows(items: &[IssueSummary], with_village: bool) -> Vec<Vec<String>> 
 pub fn print_negative_list(list: &NegativeList) {
     let place: Vec<&str> = [list.town.as_deref(), list.zone.as_deref()].into_iter().flatten().collect();
     println!();
-    println!("负面清单 Negative list — {} {}{}", list.village.code(), list.village.name, if place.is_empty() { String::new() } else { format!(" ({})", place.join(" › ")) });
+    println!(
+        "负面清单 Negative list — {} {}{}",
+        list.village.code(),
+        list.village.name,
+        if place.is_empty() { String::new() } else { format!(" ({})", place.join(" › ")) }
+    );
     let rate = list.rectification_rate.map_or("—".to_string(), |rate| format!("{rate:.1}%"));
     println!(
         "  found {} · rectified {} · awaiting acceptance {} · remaining {} · overdue {} · rectification rate 整改率 {rate}",
@@ -312,7 +360,7 @@ impl Progress {
 
     pub fn update(&mut self, done: usize, total: usize) {
         if self.visible {
-            let percent = if total == 0 { 100 } else { done * 100 / total };
+            let percent = (done * 100).checked_div(total).unwrap_or(100);
             eprint!("\r{} {done}/{total} ({percent}%)", self.label);
             let _ = std::io::stderr().flush();
         }

@@ -4,6 +4,9 @@
 //! issue's stored state equals the fold of its stored events, every event is in the outbox, the device
 //! sequence has no gap, and every photo row has its whole file.
 
+// Test helpers may panic: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -23,14 +26,17 @@ const KILLS: usize = 25;
 
 #[test]
 fn acknowledged_writes_survive_sigkill_whole() {
-    let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rectify_tests::seed_from_clock);
+    let seed =
+        std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rectify_tests::seed_from_clock);
     println!("crash test seed {seed} (rerun with CRASH_SEED={seed})");
     let mut rng = SplitMix::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("device.db");
     {
         let ledger = Ledger::open(&db, OpenMode::CreateIfMissing, Arc::new(SystemClock)).unwrap();
-        ledger.upsert_village(&NewVillage { code: VILLAGE.into(), name: "Crash Village".into(), ..NewVillage::default() }).unwrap();
+        ledger
+            .upsert_village(&NewVillage { code: VILLAGE.into(), name: "Crash Village".into(), ..NewVillage::default() })
+            .unwrap();
         ledger.init("crash tester", Role::Inspector, &[]).unwrap();
     }
     let mut acknowledged: HashMap<IssueId, u32> = HashMap::new();
@@ -92,15 +98,21 @@ fn check(db: &std::path::Path, acknowledged: &HashMap<IssueId, u32>, seed: u64, 
         .store()
         .read(|conn| {
             for (issue, events_acked) in acknowledged {
-                let state = issues::load_state(conn, *issue)?.unwrap_or_else(|| panic!("{context}: acknowledged issue {issue} lost"));
+                let state = issues::load_state(conn, *issue)?
+                    .unwrap_or_else(|| panic!("{context}: acknowledged issue {issue} lost"));
                 assert!(state.event_count >= *events_acked, "{context}: issue {issue} lost events");
             }
-            let ids: Vec<String> = conn.prepare("SELECT id FROM issues")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            let ids: Vec<String> =
+                conn.prepare("SELECT id FROM issues")?.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
             for id in ids {
                 let id: IssueId = id.parse().unwrap();
                 let stored = issues::load_state(conn, id)?.unwrap();
                 let history = events::for_issue(conn, id)?;
-                assert_eq!(Some(stored), IssueState::fold(&history), "{context}: issue {id} state differs from its events");
+                assert_eq!(
+                    Some(stored),
+                    IssueState::fold(&history),
+                    "{context}: issue {id} state differs from its events"
+                );
             }
             let (events, outbox, max_seq, next_seq): (i64, i64, i64, i64) = conn.query_row(
                 "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox),
@@ -111,8 +123,10 @@ fn check(db: &std::path::Path, acknowledged: &HashMap<IssueId, u32>, seed: u64, 
             assert_eq!(events, outbox, "{context}: every local event is queued");
             assert_eq!(events, max_seq, "{context}: device_seq has no gaps");
             assert_eq!(next_seq, max_seq + 1, "{context}: the device counter matches the last event");
-            let photos: Vec<(String, i64)> =
-                conn.prepare("SELECT path, byte_size FROM photos")?.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
+            let photos: Vec<(String, i64)> = conn
+                .prepare("SELECT path, byte_size FROM photos")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
             let store = ledger.photo_store().unwrap();
             for (path, size) in photos {
                 let on_disk = std::fs::metadata(store.path_of(&path)).map(|meta| meta.len() as i64);

@@ -157,7 +157,11 @@ pub enum EventBody {
     Withdrawn(Withdrawn),
     Comment(Comment),
     /// A kind, or a version of a kind, from a newer app: kept as it came.
-    Unknown { kind: String, version: u32, data: Value },
+    Unknown {
+        kind: String,
+        version: u32,
+        data: Value,
+    },
 }
 
 /// The body version this build writes and understands for every known kind.

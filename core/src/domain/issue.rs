@@ -205,7 +205,8 @@ impl IssueState {
         if current.id != event.issue_id {
             return Err(TransitionError::WrongIssue { issue: current.id, event_issue: event.issue_id });
         }
-        let illegal = |action, hint| TransitionError::Illegal { issue: current.id, action, status: current.status, hint };
+        let illegal =
+            |action, hint| TransitionError::Illegal { issue: current.id, action, status: current.status, hint };
         let mut next = current.clone();
         match &event.body {
             EventBody::Reported(_) => return Err(TransitionError::AlreadyReported(current.id)),
@@ -373,7 +374,8 @@ impl IssueState {
         }
         let mut state = state?;
         // Heads from the whole set, so that they do not depend on which parent happened to sort first.
-        let referenced: BTreeSet<EventId> = unique_events.iter().flat_map(|event| event.parents.iter().copied()).collect();
+        let referenced: BTreeSet<EventId> =
+            unique_events.iter().flat_map(|event| event.parents.iter().copied()).collect();
         state.heads = unique_events.iter().map(|event| event.event_id).filter(|id| !referenced.contains(id)).collect();
         state.heads.sort();
         Some(state)

@@ -75,12 +75,8 @@ pub fn authorize(
     village_label: &str,
     issue: Option<&IssueState>,
 ) -> Result<(), PermissionError> {
-    let refuse = |why: String| PermissionError {
-        user: profile.user_name.clone(),
-        role: profile.role,
-        what: action.verb(),
-        why,
-    };
+    let refuse =
+        |why: String| PermissionError { user: profile.user_name.clone(), role: profile.role, what: action.verb(), why };
     if !profile.covers(village) {
         return Err(refuse(format!("village {village_label} is outside this device's villages")));
     }

@@ -78,7 +78,9 @@ impl Ledger {
     pub fn init(&self, user_name: &str, role: Role, village_codes: &[String]) -> Result<DeviceProfile> {
         let user_name = validate::text("user name", user_name, MAX_NAME_CHARS)?;
         if role == Role::Secretary && village_codes.is_empty() {
-            return Err(RectifyError::invalid("a secretary answers for villages: name at least one with --village CODE"));
+            return Err(RectifyError::invalid(
+                "a secretary answers for villages: name at least one with --village CODE",
+            ));
         }
         let now = self.now();
         self.store.write(|tx| {

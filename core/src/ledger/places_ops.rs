@@ -81,9 +81,14 @@ impl Ledger {
         let old_code = validate::village_code(old_code)?;
         let new_code = validate::village_code(new_code)?;
         self.store.write(|tx| {
-            let mut village = places::village_by_code(tx, &old_code)?.ok_or_else(|| super::unknown_village(&old_code))?;
+            let mut village =
+                places::village_by_code(tx, &old_code)?.ok_or_else(|| super::unknown_village(&old_code))?;
             if let Some(other) = places::village_by_code(tx, &new_code)? {
-                return Err(RectifyError::invalid(format!("code {new_code} already belongs to {} ({})", other.name, other.code())));
+                return Err(RectifyError::invalid(format!(
+                    "code {new_code} already belongs to {} ({})",
+                    other.name,
+                    other.code()
+                )));
             }
             village.codes.push(VillageCode { code: new_code, source: source_or_manual(source) });
             places::save_village(tx, &village)?;
@@ -190,7 +195,11 @@ fn read_csv(path: &Path, wanted: &[&str]) -> Result<Vec<Vec<String>>> {
         .iter()
         .map(|name| {
             header.iter().position(|column| column.trim() == *name).ok_or_else(|| {
-                RectifyError::invalid(format!("{} has no `{name}` column (its header is: {})", path.display(), header.join(",")))
+                RectifyError::invalid(format!(
+                    "{} has no `{name}` column (its header is: {})",
+                    path.display(),
+                    header.join(",")
+                ))
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -237,7 +246,10 @@ mod tests {
 
     #[test]
     fn csv_lines_split_on_commas_outside_quotes() {
-        assert_eq!(split_csv_line(r#"370215400201,"开元村村民委员会",370215400"#), vec!["370215400201", "开元村村民委员会", "370215400"]);
+        assert_eq!(
+            split_csv_line(r#"370215400201,"开元村村民委员会",370215400"#),
+            vec!["370215400201", "开元村村民委员会", "370215400"]
+        );
         assert_eq!(split_csv_line(r#"1,"a, ""b""",3"#), vec!["1", r#"a, "b""#, "3"]);
     }
 }

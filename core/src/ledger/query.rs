@@ -115,7 +115,8 @@ impl Ledger {
             };
             let items = issues::list(conn, &filter, now)?;
             let counts = issues::status_counts(conn, village.id)?;
-            let count = |wanted: &[Status]| counts.iter().filter(|(s, _)| wanted.contains(s)).map(|(_, n)| n).sum::<u32>();
+            let count =
+                |wanted: &[Status]| counts.iter().filter(|(s, _)| wanted.contains(s)).map(|(_, n)| n).sum::<u32>();
             let found = count(&Status::ALL.into_iter().filter(|s| *s != Status::Withdrawn).collect::<Vec<_>>());
             let rectified = count(&[Status::Accepted]);
             let town = village.town_id.map(|id| places::town(conn, id)).transpose()?.flatten().map(|town| town.name);
@@ -139,12 +140,21 @@ impl Ledger {
     pub fn issue(&self, id: IssueId) -> Result<IssueDetail> {
         let now = self.now();
         self.store.read(|conn| {
-            let state = issues::load_state(conn, id)?.ok_or_else(|| RectifyError::not_found(format!("no issue {id} on this device")))?;
-            let village = places::village(conn, state.village_id)?
-                .ok_or_else(|| RectifyError::not_found(format!("issue {id} names a village this device does not know")))?;
+            let state = issues::load_state(conn, id)?
+                .ok_or_else(|| RectifyError::not_found(format!("no issue {id} on this device")))?;
+            let village = places::village(conn, state.village_id)?.ok_or_else(|| {
+                RectifyError::not_found(format!("issue {id} names a village this device does not know"))
+            })?;
             let round = self.schedule.round_of(state.reported.at.date_naive()).label();
             let reported_by = profile::user_name(conn, &state.reported.by.to_string())?;
-            Ok(IssueDetail { overdue: state.is_overdue(now), village, round, reported_by, events: events::for_issue(conn, id)?, state })
+            Ok(IssueDetail {
+                overdue: state.is_overdue(now),
+                village,
+                round,
+                reported_by,
+                events: events::for_issue(conn, id)?,
+                state,
+            })
         })
     }
 

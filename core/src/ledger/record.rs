@@ -159,7 +159,9 @@ impl Batch<'_> {
         let state = issues::load_state(self.tx, issue)?
             .ok_or_else(|| RectifyError::not_found(format!("no issue {issue} on this device")))?;
         let (body, photo_paths): (EventBody, &[PathBuf]) = match command {
-            Command::Assign { deadline } => (EventBody::Assigned(Assigned { assignee: None, deadline: *deadline }), &[]),
+            Command::Assign { deadline } => {
+                (EventBody::Assigned(Assigned { assignee: None, deadline: *deadline }), &[])
+            }
             Command::AttachPhotos { photos, note: text } => {
                 if photos.is_empty() {
                     return Err(RectifyError::invalid("attach at least one photo with --photo FILE"));
@@ -176,7 +178,9 @@ impl Batch<'_> {
                 let reason = match duplicate_of {
                     Some(other) => {
                         if issues::load_state(self.tx, *other)?.is_none() {
-                            return Err(RectifyError::not_found(format!("no issue {other} on this device to be a duplicate of")));
+                            return Err(RectifyError::not_found(format!(
+                                "no issue {other} on this device to be a duplicate of"
+                            )));
                         }
                         WithdrawReason::DuplicateOf { issue_id: *other }
                     }
@@ -204,7 +208,8 @@ impl Batch<'_> {
     }
 
     fn authorize(&self, village_id: VillageId, state: Option<&IssueState>, body: &EventBody) -> Result<()> {
-        let label = places::village(self.tx, village_id)?.map_or_else(|| village_id.to_string(), |v| v.code().to_string());
+        let label =
+            places::village(self.tx, village_id)?.map_or_else(|| village_id.to_string(), |v| v.code().to_string());
         if let Some(action) = Action::of(body) {
             authorize(&self.profile, action, village_id, &label, state)?;
         }
@@ -244,7 +249,8 @@ impl Batch<'_> {
             Some(current) if current.applied_through > event.order_key() => {
                 let mut history = events::for_issue(self.tx, issue)?;
                 history.push(event.clone());
-                IssueState::fold(&history).ok_or_else(|| RectifyError::not_found(format!("issue {issue} has no report")))?
+                IssueState::fold(&history)
+                    .ok_or_else(|| RectifyError::not_found(format!("issue {issue} has no report")))?
             }
             _ => IssueState::transition(state.as_ref(), &event)?,
         };
@@ -260,7 +266,11 @@ impl Batch<'_> {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let store = self.ledger.photos.as_ref().ok_or_else(|| RectifyError::invalid("this ledger keeps no photos (it is in memory)"))?;
+        let store = self
+            .ledger
+            .photos
+            .as_ref()
+            .ok_or_else(|| RectifyError::invalid("this ledger keeps no photos (it is in memory)"))?;
         let now = self.ledger.clock.now().with_timezone(&Utc);
         let mut hashes: Vec<PhotoHash> = Vec::new();
         for path in paths {

@@ -101,12 +101,7 @@ impl Fixture {
 
 fn walk(dir: &Path) -> usize {
     std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { 1 })
-                .sum()
-        })
+        .map(|entries| entries.flatten().map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { 1 }).sum())
         .unwrap_or(0)
 }
 
@@ -167,7 +162,8 @@ fn striking_off_a_withdrawn_issue_is_refused_and_its_photo_is_not_kept() {
     f.ledger.act(issue, &Command::Withdraw { duplicate_of: None, note: Some("false alarm".into()) }).unwrap();
     f.become_(Role::Secretary, &[VILLAGE]);
     let photo = f.jpeg("late.jpg", 2);
-    let err = refused_without_trace(&f, |ledger| ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: None }));
+    let err =
+        refused_without_trace(&f, |ledger| ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: None }));
     assert!(matches!(err, RectifyError::IllegalTransition { .. }), "{err}");
 }
 
@@ -178,7 +174,8 @@ fn a_secretary_of_another_village_may_not_strike_off() {
     let issue = f.report();
     f.become_(Role::Secretary, &[OTHER_VILLAGE]);
     let photo = f.jpeg("elsewhere.jpg", 3);
-    let err = refused_without_trace(&f, |ledger| ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: None }));
+    let err =
+        refused_without_trace(&f, |ledger| ledger.act(issue, &Command::StrikeOff { photos: vec![photo], note: None }));
     assert!(matches!(err, RectifyError::NotPermitted { .. }), "{err}");
     assert!(err.to_string().contains(VILLAGE), "{err}");
 }
@@ -306,10 +303,14 @@ fn the_device_keeps_its_identity_when_the_user_changes() {
     assert_eq!(first.device_id, second.device_id);
     assert_ne!(first.user_id, second.user_id);
     f.report();
-    let seqs: Vec<u64> = f.ledger.store().read(|conn| crate::store::events::pending(conn, 10)).unwrap().iter().map(|e| e.device_seq).collect();
+    let seqs: Vec<u64> = f
+        .ledger
+        .store()
+        .read(|conn| crate::store::events::pending(conn, 10))
+        .unwrap()
+        .iter()
+        .map(|e| e.device_seq)
+        .collect();
     assert_eq!(seqs, vec![1, 2]);
-    assert!(matches!(
-        f.ledger.init("sec", Role::Secretary, &[]),
-        Err(RectifyError::InvalidInput { .. })
-    ));
+    assert!(matches!(f.ledger.init("sec", Role::Secretary, &[]), Err(RectifyError::InvalidInput { .. })));
 }

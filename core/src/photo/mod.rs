@@ -56,13 +56,16 @@ impl PhotoStore {
 
     /// Reads a JPEG from `source` and stores it under its hash.
     pub fn put_file(&self, source: &Path) -> Result<StoredPhoto, PhotoError> {
-        let unreadable = |err: std::io::Error| PhotoError::Unreadable { path: source.to_path_buf(), detail: err.to_string() };
+        let unreadable =
+            |err: std::io::Error| PhotoError::Unreadable { path: source.to_path_buf(), detail: err.to_string() };
         let size = fs::metadata(source).map_err(unreadable)?.len();
         if size > MAX_PHOTO_BYTES {
             return Err(PhotoError::TooLarge { path: source.to_path_buf(), size, max: MAX_PHOTO_BYTES });
         }
         let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        fs::File::open(source).and_then(|file| file.take(MAX_PHOTO_BYTES + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
+        fs::File::open(source)
+            .and_then(|file| file.take(MAX_PHOTO_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(unreadable)?;
         check_jpeg(&bytes).map_err(|detail| PhotoError::NotJpeg { path: source.to_path_buf(), detail })?;
         self.put_bytes(&bytes)
     }

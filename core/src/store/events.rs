@@ -15,7 +15,8 @@ const COLUMNS: &str = "event_id, issue_id, device_id, device_seq, author, kind, 
 /// Stores one event and the links to the photos it brings.
 pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
     let raw = event.body.to_raw();
-    let sql = format!("INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    let sql =
+        format!("INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     tx.prepare_cached(&sql)?.execute(params![
         event.event_id.to_string(),
         event.issue_id.to_string(),
@@ -36,7 +37,8 @@ pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
         EventBody::StrikeOffRequested(_) => PhotoRole::After,
         _ => PhotoRole::Before,
     };
-    let mut link = tx.prepare_cached("INSERT OR IGNORE INTO event_photos (event_id, hash, role) VALUES (?1, ?2, ?3)")?;
+    let mut link =
+        tx.prepare_cached("INSERT OR IGNORE INTO event_photos (event_id, hash, role) VALUES (?1, ?2, ?3)")?;
     for hash in &event.photos {
         link.execute(params![event.event_id.to_string(), hash.as_str(), to_json(&role)?.trim_matches('"')])?;
     }
@@ -62,9 +64,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         author: parse_id(&text(4)?, "author")?,
         body,
         hlc: Hlc::from_raw(u64::try_from(row.get::<_, i64>(8)?).unwrap_or(0)),
-        recorded_at: chrono::DateTime::parse_from_rfc3339(&text(9)?).map_err(|err| {
-            rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(err))
-        })?,
+        recorded_at: chrono::DateTime::parse_from_rfc3339(&text(9)?)
+            .map_err(|err| rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Text, Box::new(err)))?,
         parents: parse_json(&text(10)?)?,
         photos: parse_json(&text(11)?)?,
         server_seq: row.get::<_, Option<i64>>(12)?.map(|seq| u64::try_from(seq).unwrap_or(0)),
@@ -75,10 +76,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
 /// Every stored event of an issue, in ledger order.
 pub fn for_issue(conn: &Connection, issue: IssueId) -> rusqlite::Result<Vec<Event>> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE issue_id = ?1");
-    let mut events = conn
-        .prepare_cached(&sql)?
-        .query_map([issue.to_string()], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut events =
+        conn.prepare_cached(&sql)?.query_map([issue.to_string()], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     events.sort_by_key(Event::order_key);
     Ok(events)
 }
@@ -89,9 +88,7 @@ pub fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Event>> 
         "SELECT {} FROM outbox o JOIN events e ON e.event_id = o.event_id ORDER BY o.device_seq LIMIT ?1",
         COLUMNS.split(", ").map(|column| format!("e.{}", column.trim())).collect::<Vec<_>>().join(", ")
     );
-    conn.prepare_cached(&sql)?
-        .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], from_row)?
-        .collect()
+    conn.prepare_cached(&sql)?.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], from_row)?.collect()
 }
 
 /// How many events wait for the office, and when the oldest was recorded.

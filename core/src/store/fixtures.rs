@@ -50,7 +50,10 @@ pub fn build_v1(path: &Path, issues: usize) -> Result<V1Fixture, StoreError> {
         params![fixture.village_id.to_string(), fixture.village_code],
     )?;
     tx.execute("INSERT INTO device_villages (village_id) VALUES (?1)", [fixture.village_id.to_string()])?;
-    tx.execute("INSERT INTO users (id, name, role) VALUES (?1, 'fixture secretary', 'secretary')", [fixture.user_id.to_string()])?;
+    tx.execute(
+        "INSERT INTO users (id, name, role) VALUES (?1, 'fixture secretary', 'secretary')",
+        [fixture.user_id.to_string()],
+    )?;
     let mut pending = Vec::new();
     let mut hlc = Hlc::default();
     for (index, issue) in fixture.issues.iter().enumerate() {

@@ -28,7 +28,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{path} is not a Rectify database ({detail}); nothing was changed")]
     NotRectifyDatabase { path: String, detail: String },
-    #[error("this database uses schema version {found}, made by a newer Rectify; this build knows up to version {supported}. Update the app; nothing was changed")]
+    #[error(
+        "this database uses schema version {found}, made by a newer Rectify; this build knows up to version {supported}. Update the app; nothing was changed"
+    )]
     NewerSchema { found: u32, supported: u32 },
     #[error("there is no Rectify database at {path}: run `rectify init` first, or pass --db")]
     Missing { path: String },
@@ -66,7 +68,8 @@ impl Store {
     /// up to date.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
-        let not_ours = |detail: &str| StoreError::NotRectifyDatabase { path: shown.clone(), detail: detail.to_string() };
+        let not_ours =
+            |detail: &str| StoreError::NotRectifyDatabase { path: shown.clone(), detail: detail.to_string() };
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(not_ours("it is a folder")),
             Ok(meta) if meta.len() == 0 && mode == OpenMode::MustExist => return Err(not_ours("the file is empty")),
@@ -97,13 +100,16 @@ impl Store {
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrations::migrate_to(&mut writer, migrations::LATEST)?;
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let reader =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         configure(&reader)?;
         let interrupt = writer.get_interrupt_handle();
-        Ok(Self { path: Some(path.to_path_buf()), writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), interrupt })
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            writer: Mutex::new(writer),
+            reader: Some(Mutex::new(reader)),
+            interrupt,
+        })
     }
 
     /// A private database in memory, for tests and throwaway work.
@@ -196,7 +202,11 @@ fn check_ownership(conn: &Connection) -> Result<(), StoreError> {
 /// Parses a stored id column.
 pub(crate) fn parse_id<T: std::str::FromStr>(text: &str, column: &str) -> rusqlite::Result<T> {
     text.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("bad {column}: {text}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("bad {column}: {text}").into(),
+        )
     })
 }
 

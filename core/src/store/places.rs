@@ -32,7 +32,10 @@ pub fn ensure_zone(tx: &Transaction<'_>, town: TownId, name: &str) -> rusqlite::
         return parse_id(&id, "zone id");
     }
     let id = ZoneId::new();
-    tx.execute("INSERT INTO zones (id, town_id, name) VALUES (?1, ?2, ?3)", params![id.to_string(), town.to_string(), name])?;
+    tx.execute(
+        "INSERT INTO zones (id, town_id, name) VALUES (?1, ?2, ?3)",
+        params![id.to_string(), town.to_string(), name],
+    )?;
     Ok(id)
 }
 
@@ -58,9 +61,13 @@ pub fn save_village(tx: &Transaction<'_>, village: &Village) -> rusqlite::Result
     Ok(())
 }
 
-fn village_from_row(conn: &Connection, row: (String, String, Option<String>, Option<String>, bool)) -> rusqlite::Result<Village> {
+fn village_from_row(
+    conn: &Connection,
+    row: (String, String, Option<String>, Option<String>, bool),
+) -> rusqlite::Result<Village> {
     let (id, name, town_id, zone_id, weak_base) = row;
-    let mut codes = conn.prepare_cached("SELECT code, source FROM village_codes WHERE village_id = ?1 ORDER BY position")?;
+    let mut codes =
+        conn.prepare_cached("SELECT code, source FROM village_codes WHERE village_id = ?1 ORDER BY position")?;
     let codes = codes
         .query_map([&id], |row| Ok(VillageCode { code: row.get(0)?, source: row.get(1)? }))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -81,10 +81,12 @@ pub fn save(tx: &Transaction<'_>, profile: &DeviceProfile, now: DateTime<Utc>) -
 }
 
 pub fn save_counters(tx: &Transaction<'_>, counters: Counters) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE device SET next_device_seq = ?1, last_hlc = ?2 WHERE singleton = 1")?.execute(params![
-        i64::try_from(counters.next_device_seq).unwrap_or(i64::MAX),
-        i64::try_from(counters.last_hlc.raw()).unwrap_or(i64::MAX)
-    ])?;
+    tx.prepare_cached("UPDATE device SET next_device_seq = ?1, last_hlc = ?2 WHERE singleton = 1")?.execute(
+        params![
+            i64::try_from(counters.next_device_seq).unwrap_or(i64::MAX),
+            i64::try_from(counters.last_hlc.raw()).unwrap_or(i64::MAX)
+        ],
+    )?;
     Ok(())
 }
 

@@ -8,9 +8,9 @@ use rusqlite::Connection;
 
 use super::fixtures::build_v1;
 use super::*;
-use crate::store::events;
 use crate::clock::ManualClock;
 use crate::ledger::Ledger;
+use crate::store::events;
 
 fn file_bytes(path: &Path) -> Vec<u8> {
     fs::read(path).unwrap()
@@ -73,16 +73,22 @@ fn a_newer_schema_is_refused_untouched() {
     }
     let before = file_bytes(&path);
     let err = Store::open(&path, OpenMode::MustExist).unwrap_err();
-    assert_eq!(err.to_string().contains(&format!("version {}", SCHEMA_VERSION + 7)), true, "{err}");
+    assert!(err.to_string().contains(&format!("version {}", SCHEMA_VERSION + 7)), "{err}");
     assert!(matches!(err, StoreError::NewerSchema { .. }));
     assert_eq!(file_bytes(&path), before);
 }
 
 fn schema_of(conn: &Connection) -> Vec<(String, String, String, Option<String>)> {
     let mut statement = conn
-        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+        )
         .unwrap();
-    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))).unwrap().map(Result::unwrap).collect()
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 /// Tables with their columns (name, type, not null, default, primary key), and index names with columns.
@@ -118,7 +124,8 @@ fn a_version_1_file_with_unsynced_work_upgrades_with_nothing_lost() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("v1.db");
     let fixture = build_v1(&old, 5).unwrap();
-    let version: u32 = Connection::open(&old).unwrap().pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+    let version: u32 =
+        Connection::open(&old).unwrap().pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
     assert_eq!(version, 1);
 
     let clock = Arc::new(ManualClock::new(chrono::DateTime::parse_from_rfc3339("2026-11-03T08:00:00+08:00").unwrap()));
