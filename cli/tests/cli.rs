@@ -157,30 +157,16 @@ fn bad_input_is_refused_and_nothing_is_written() {
     let long_note = "x".repeat(1001);
     refused(db, &with(&["--note", ""]), 3, "note is empty");
     refused(db, &[&with(&[])[..], &["--note", &long_note]].concat(), 3, "limit is 1000");
-    refused(
-        db,
-        &["report", "--category", "lava", "--lat", "36.4", "--lon", "120.5", "--village", VILLAGE],
-        3,
-        "unknown category `lava`",
-    );
-    refused(
-        db,
-        &["report", "--category", "waste.accumulated", "--lat", "91", "--lon", "120.5", "--village", VILLAGE],
-        3,
-        "latitude 91",
-    );
-    refused(
-        db,
-        &["report", "--category", "waste.accumulated", "--lat", "NaN", "--lon", "120.5", "--village", VILLAGE],
-        3,
-        "latitude NaN",
-    );
-    refused(
-        db,
-        &["report", "--category", "waste.accumulated", "--lat", "36", "--lon", "-200", "--village", VILLAGE],
-        3,
-        "longitude -200",
-    );
+    let reports = [
+        ("lava", "36.4", "120.5", "unknown category `lava`"),
+        ("waste.accumulated", "91", "120.5", "latitude 91"),
+        ("waste.accumulated", "NaN", "120.5", "latitude NaN"),
+        ("waste.accumulated", "36", "-200", "longitude -200"),
+    ];
+    for (category, lat, lon, message) in reports {
+        let args = ["report", "--category", category, "--lat", lat, "--lon", lon, "--village", VILLAGE];
+        refused(db, &args, 3, message);
+    }
     refused(db, &["show", "0192c3a4-5b6c-7d8e-9f00-112233445566"], 4, "no issue");
     refused(db, &["accept", "0192c3a4-5b6c-7d8e-9f00-112233445566"], 4, "no issue");
     refused(db, &["show", "not-an-id"], 3, "not a valid issue id");
