@@ -268,16 +268,16 @@ fn run(cli: &Cli) -> Result<()> {
                 status: *status,
                 overdue_only: *overdue,
             })?;
-            out.issues(&ledger, &items)
+            out.issues(&items)
         }
         Verb::Negative { village } => {
             let ledger = open(cli, OpenMode::MustExist)?;
-            out.negative_list(&ledger, &ledger.negative_list(village)?)
+            out.negative_list(&ledger.negative_list(village)?)
         }
         Verb::Show { issue } => {
             let ledger = open(cli, OpenMode::MustExist)?;
             let id = issue_id(issue)?;
-            out.detail(&ledger, &ledger.issue(id)?)
+            out.detail(&ledger.issue(id)?)
         }
         Verb::Categories => out.categories(rectify_core::domain::category::Catalogue::builtin()),
         Verb::Village(verb) => village(cli, &out, verb),

@@ -142,7 +142,7 @@ impl Printer {
         Ok(())
     }
 
-    pub fn issues(&self, _ledger: &Ledger, items: &[IssueSummary]) -> Result<()> {
+    pub fn issues(&self, items: &[IssueSummary]) -> Result<()> {
         if self.json {
             return print_json(&items);
         }
@@ -155,7 +155,7 @@ impl Printer {
         Ok(())
     }
 
-    pub fn negative_list(&self, _ledger: &Ledger, list: &NegativeList) -> Result<()> {
+    pub fn negative_list(&self, list: &NegativeList) -> Result<()> {
         if self.json {
             return print_json(list);
         }
@@ -163,7 +163,7 @@ impl Printer {
         Ok(())
     }
 
-    pub fn detail(&self, _ledger: &Ledger, detail: &IssueDetail) -> Result<()> {
+    pub fn detail(&self, detail: &IssueDetail) -> Result<()> {
         if self.json {
             return print_json(detail);
         }

@@ -102,8 +102,7 @@ impl Ledger {
             places::villages(conn)?
                 .into_iter()
                 .map(|village| {
-                    let town = village.town_id.map(|id| places::town(conn, id)).transpose()?.flatten().map(|t| t.name);
-                    let zone = village.zone_id.map(|id| places::zone(conn, id)).transpose()?.flatten().map(|z| z.name);
+                    let (town, zone) = places::town_and_zone_names(conn, &village)?;
                     Ok(VillageView { code: village.code().to_string(), village, town, zone })
                 })
                 .collect()

@@ -119,8 +119,7 @@ impl Ledger {
                 |wanted: &[Status]| counts.iter().filter(|(s, _)| wanted.contains(s)).map(|(_, n)| n).sum::<u32>();
             let found = count(&Status::ALL.into_iter().filter(|s| *s != Status::Withdrawn).collect::<Vec<_>>());
             let rectified = count(&[Status::Accepted]);
-            let town = village.town_id.map(|id| places::town(conn, id)).transpose()?.flatten().map(|town| town.name);
-            let zone = village.zone_id.map(|id| places::zone(conn, id)).transpose()?.flatten().map(|zone| zone.name);
+            let (town, zone) = places::town_and_zone_names(conn, &village)?;
             Ok(NegativeList {
                 town,
                 zone,

@@ -151,7 +151,7 @@ impl Batch<'_> {
         });
         self.authorize(village_id, None, &body)?;
         let photos = self.store_photos(&new.photos)?;
-        self.append(IssueId::new(), None, village_id, body, photos)
+        self.append(IssueId::new(), None, body, photos)
     }
 
     /// Applies a command to an existing issue in this batch.
@@ -193,16 +193,15 @@ impl Batch<'_> {
             }
         };
         check_photo_count(photo_paths.len())?;
-        let village_id = state.village_id;
         // Check the role and the state machine before any photo is stored: a refused request costs nothing.
-        self.check(&state, village_id, &body)?;
+        self.check(&state, &body)?;
         let photos = self.store_photos(photo_paths)?;
-        self.append(issue, Some(state), village_id, body, photos)
+        self.append(issue, Some(state), body, photos)
     }
 
-    fn check(&self, state: &IssueState, village_id: VillageId, body: &EventBody) -> Result<()> {
+    fn check(&self, state: &IssueState, body: &EventBody) -> Result<()> {
         let probe = self.event(state.id, Some(state), body.clone(), Vec::new());
-        self.authorize(village_id, Some(state), body)?;
+        self.authorize(state.village_id, Some(state), body)?;
         IssueState::transition(Some(state), &probe)?;
         Ok(())
     }
@@ -234,15 +233,14 @@ impl Batch<'_> {
         }
     }
 
+    /// Writes the event and the issue's new state. Callers have already authorised the request.
     fn append(
         &mut self,
         issue: IssueId,
         state: Option<IssueState>,
-        village_id: VillageId,
         body: EventBody,
         photos: Vec<PhotoHash>,
     ) -> Result<IssueState> {
-        self.authorize(village_id, state.as_ref(), &body)?;
         let event = self.event(issue, state.as_ref(), body, photos);
         let next = match &state {
             // Events recorded here sort last, so they apply on top of the stored state.

@@ -85,8 +85,8 @@ pub fn for_issue(conn: &Connection, issue: IssueId) -> rusqlite::Result<Vec<Even
 /// Events waiting in the outbox, oldest first, at most `limit`.
 pub fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Event>> {
     let sql = format!(
-        "SELECT {} FROM outbox o JOIN events e ON e.event_id = o.event_id ORDER BY o.device_seq LIMIT ?1",
-        COLUMNS.split(", ").map(|column| format!("e.{}", column.trim())).collect::<Vec<_>>().join(", ")
+        "SELECT {COLUMNS} FROM events
+         WHERE event_id IN (SELECT event_id FROM outbox ORDER BY device_seq LIMIT ?1) ORDER BY device_seq"
     );
     conn.prepare_cached(&sql)?.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], from_row)?.collect()
 }

@@ -127,6 +127,13 @@ pub fn zone(conn: &Connection, id: ZoneId) -> rusqlite::Result<Option<Zone>> {
     row.map(|(town_id, name)| Ok(Zone { id, town_id: parse_id(&town_id, "town id")?, name })).transpose()
 }
 
+/// The names of a village's town and zone, when it has them.
+pub fn town_and_zone_names(conn: &Connection, village: &Village) -> rusqlite::Result<(Option<String>, Option<String>)> {
+    let town = village.town_id.map(|id| town(conn, id)).transpose()?.flatten().map(|town| town.name);
+    let zone = village.zone_id.map(|id| zone(conn, id)).transpose()?.flatten().map(|zone| zone.name);
+    Ok((town, zone))
+}
+
 /// Zones whose name matches, across towns.
 pub fn zones_named(conn: &Connection, name: &str) -> rusqlite::Result<Vec<Zone>> {
     conn.prepare_cached("SELECT id, town_id, name FROM zones WHERE name = ?1 ORDER BY id")?
