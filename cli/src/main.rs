@@ -12,6 +12,7 @@ use rectify_core::domain::issue::Status;
 use rectify_core::domain::role::Role;
 use rectify_core::ids::IssueId;
 use rectify_core::ledger::{Command, Ledger, ListFilter, NewReport, NewVillage};
+use rectify_core::photo::IngestOptions;
 use rectify_core::store::OpenMode;
 use rectify_core::{RectifyError, Result};
 
@@ -139,6 +140,9 @@ enum Verb {
     /// Manage the villages this device knows.
     #[command(subcommand)]
     Village(VillageVerb),
+    /// Photos: read one without storing it, ingest one, see and free storage.
+    #[command(subcommand)]
+    Photo(PhotoVerb),
     /// What waits to be sent to the office.
     Status,
     /// Record a scripted walk through a few villages and print their negative lists.
@@ -147,6 +151,31 @@ enum Verb {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum PhotoVerb {
+    /// Read a JPEG's size, orientation, GPS and capture time without decoding or storing it.
+    Inspect { file: PathBuf },
+    /// Make the evidence image and thumbnail, store them, and print what the evidence checks found.
+    Ingest {
+        file: PathBuf,
+        /// Long side of the evidence image, in pixels.
+        #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u16).range(64..=8192))]
+        evidence_size: u16,
+        /// Long side of the thumbnail, in pixels.
+        #[arg(long, default_value_t = 320, value_parser = clap::value_parser!(u16).range(32..=1024))]
+        thumbnail_size: u16,
+        /// Keep the original file too (not kept by default, to save the phone's space).
+        #[arg(long)]
+        keep_original: bool,
+    },
+    /// One stored photo, by its hash.
+    Show { hash: String },
+    /// How much space photos take, and how much of it the office has not confirmed yet.
+    Usage,
+    /// Free the evidence files the office has confirmed (thumbnails stay).
+    Prune,
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +310,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Verb::Categories => out.categories(rectify_core::domain::category::Catalogue::builtin()),
         Verb::Village(verb) => village(cli, &out, verb),
+        Verb::Photo(verb) => photo(cli, &out, verb),
         Verb::Status => {
             let ledger = open(cli, OpenMode::MustExist)?;
             out.status(&ledger.profile()?, &ledger.outbox()?)
@@ -292,6 +322,31 @@ fn run(cli: &Cli) -> Result<()> {
             let state = ledger.act(issue_id(issue)?, &command)?;
             out.recorded(&ledger, &state, verb)
         }
+    }
+}
+
+fn photo(cli: &Cli, out: &output::Printer, verb: &PhotoVerb) -> Result<()> {
+    if let PhotoVerb::Inspect { file } = verb {
+        return out.inspection(&rectify_core::photo::inspect(file)?);
+    }
+    let mut ledger = open(cli, OpenMode::MustExist)?;
+    match verb {
+        PhotoVerb::Inspect { .. } => Ok(()),
+        PhotoVerb::Ingest { file, evidence_size, thumbnail_size, keep_original } => {
+            ledger.set_ingest_options(IngestOptions {
+                evidence_long_side: usize::from(*evidence_size),
+                thumbnail_long_side: usize::from(*thumbnail_size),
+                keep_original: *keep_original,
+                ..IngestOptions::default()
+            });
+            out.ingested(&ledger, &ledger.ingest_photo(file)?)
+        }
+        PhotoVerb::Show { hash } => {
+            let hash = hash.parse().map_err(RectifyError::invalid)?;
+            out.photo(&ledger, &ledger.photo(&hash)?)
+        }
+        PhotoVerb::Usage => out.photo_usage(&ledger.photo_usage()?),
+        PhotoVerb::Prune => out.pruned(&ledger.prune_photos()?),
     }
 }
 

@@ -6,11 +6,16 @@ use chrono::{DateTime, Local, Utc};
 use rectify_core::Result;
 use rectify_core::domain::category::Catalogue;
 use rectify_core::domain::event::EventBody;
+use rectify_core::domain::evidence::EvidenceFlag;
 use rectify_core::domain::issue::IssueState;
 use rectify_core::domain::place::Village;
 use rectify_core::domain::role::DeviceProfile;
-use rectify_core::ledger::{ImportReport, IssueDetail, Ledger, NegativeList, OutboxSummary, VillageView};
+use rectify_core::ledger::{
+    ImportReport, IngestReport, IssueDetail, Ledger, NegativeList, OutboxSummary, PruneReport, VillageView,
+};
+use rectify_core::photo::Inspection;
 use rectify_core::store::issues::IssueSummary;
+use rectify_core::store::photos::{PhotoRecord, PhotoUsage};
 use serde::Serialize;
 use serde_json::json;
 
@@ -194,6 +199,18 @@ impl Printer {
         for conflict in &state.conflicts {
             println!("  conflict   {} {}: {}", conflict.kind, short(conflict.event_id), conflict.reason);
         }
+        if !detail.photos.is_empty() {
+            println!("Photos:");
+            for photo in &detail.photos {
+                let record = &photo.photo;
+                let size = record.width.zip(record.height).map(|(w, h)| format!("{w}×{h}")).unwrap_or_default();
+                let role = match photo.role {
+                    rectify_core::domain::photo::PhotoRole::Before => "before",
+                    rectify_core::domain::photo::PhotoRole::After => "after",
+                };
+                println!("  {role:<6} {} {size:<10} {}", &record.hash.as_str()[..12], flag_list(&photo.flags));
+            }
+        }
         println!("History:");
         for event in &detail.events {
             let what = match &event.body {
@@ -251,7 +268,114 @@ impl Printer {
             outbox.pending_events,
             outbox.oldest_recorded_at.as_ref().map(|at| format!(", the oldest from {at}")).unwrap_or_default()
         );
-        println!("  {} photo(s) kept, {:.1} MB", outbox.photos, outbox.photo_bytes as f64 / 1_000_000.0);
+        println!(
+            "  {} photo(s) kept, {}; {} not yet confirmed by the office",
+            outbox.photos,
+            megabytes(outbox.photo_bytes),
+            megabytes(outbox.unconfirmed_photo_bytes)
+        );
+        Ok(())
+    }
+
+    pub fn inspection(&self, inspection: &Inspection) -> Result<()> {
+        if self.json {
+            return print_json(inspection);
+        }
+        println!("{}×{} pixels, orientation {}", inspection.width, inspection.height, inspection.orientation);
+        match &inspection.gps {
+            Some(gps) => println!(
+                "  GPS      {:.6}, {:.6}{}",
+                gps.lat,
+                gps.lon,
+                gps.alt.map(|alt| format!(", {alt:.1} m")).unwrap_or_default()
+            ),
+            None => println!("  GPS      none"),
+        }
+        println!("  taken    {}", inspection.taken_at.as_deref().unwrap_or("unknown"));
+        let camera =
+            [inspection.make.as_deref(), inspection.model.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+        println!("  camera   {}", if camera.is_empty() { "unknown".to_string() } else { camera.join(" ") });
+        for problem in &inspection.problems {
+            println!("  problem  {problem}");
+        }
+        Ok(())
+    }
+
+    pub fn ingested(&self, ledger: &Ledger, report: &IngestReport) -> Result<()> {
+        let photo = &report.photo;
+        if self.json {
+            return print_json(&json!({
+                "hash": photo.hash,
+                "evidence": {"hash": photo.hash, "bytes": photo.bytes, "width": photo.width, "height": photo.height,
+                             "path": ledger.photo_path(photo)},
+                "thumbnail": photo.thumbnail,
+                "source": photo.source,
+                "capture": photo.capture,
+                "phash": photo.phash,
+                "flags": report.flags,
+                "already_known": report.already_known,
+            }));
+        }
+        let known = if report.already_known { " (already stored: the same file was ingested before)" } else { "" };
+        println!("Stored photo {}{known}", photo.hash);
+        self.photo_lines(ledger, photo);
+        println!("  flags      {}", flag_list(&report.flags));
+        Ok(())
+    }
+
+    pub fn photo(&self, ledger: &Ledger, photo: &PhotoRecord) -> Result<()> {
+        if self.json {
+            return print_json(&json!({"photo": photo, "path": ledger.photo_path(photo)}));
+        }
+        println!("Photo {}", photo.hash);
+        self.photo_lines(ledger, photo);
+        println!("  flags      {}", flag_list(&photo.flags));
+        println!("  office     {}", if photo.office_confirmed { "confirmed" } else { "not yet confirmed" });
+        Ok(())
+    }
+
+    fn photo_lines(&self, ledger: &Ledger, photo: &PhotoRecord) {
+        let size = photo.width.zip(photo.height).map(|(w, h)| format!("{w}×{h}, ")).unwrap_or_default();
+        let path = ledger.photo_path(photo).map_or_else(|| "pruned".to_string(), |path| path.display().to_string());
+        println!("  evidence   {size}{}  {path}", kilobytes(photo.bytes));
+        if let Some(thumb) = &photo.thumbnail {
+            println!("  thumbnail  {}×{}, {}", thumb.width, thumb.height, kilobytes(thumb.bytes));
+        }
+        let capture = &photo.capture;
+        if let (Some(lat), Some(lon)) = (capture.lat, capture.lon) {
+            let alt = capture.alt.map(|alt| format!(", {alt:.1} m")).unwrap_or_default();
+            println!("  GPS        {lat:.6}, {lon:.6}{alt}");
+        }
+        let camera = [capture.make.as_deref(), capture.model.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+        println!(
+            "  taken      {}{}",
+            capture.taken_at.as_deref().unwrap_or("unknown time"),
+            if camera.is_empty() { String::new() } else { format!(" on {}", camera.join(" ")) }
+        );
+    }
+
+    pub fn photo_usage(&self, usage: &PhotoUsage) -> Result<()> {
+        if self.json {
+            return print_json(&json!({"usage": usage, "total_bytes": usage.total_bytes()}));
+        }
+        println!("{} photo(s), {} in all", usage.photos, megabytes(usage.total_bytes()));
+        println!("  evidence    {}", megabytes(usage.evidence_bytes));
+        println!("  thumbnails  {}", megabytes(usage.thumbnail_bytes));
+        println!("  originals   {}", megabytes(usage.original_bytes));
+        println!(
+            "  {} photo(s), {} not yet confirmed by the office",
+            usage.unconfirmed_photos,
+            megabytes(usage.unconfirmed_bytes)
+        );
+        println!("  {} can be freed with `rectify photo prune`", megabytes(usage.prunable_bytes));
+        Ok(())
+    }
+
+    pub fn pruned(&self, report: &PruneReport) -> Result<()> {
+        if self.json {
+            return print_json(report);
+        }
+        println!("Freed {} from {} photo(s) the office has confirmed", megabytes(report.bytes_freed), report.photos);
         Ok(())
     }
 
@@ -295,6 +419,21 @@ impl Printer {
         );
         Ok(())
     }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
+fn kilobytes(bytes: u64) -> String {
+    format!("{:.0} KB", bytes as f64 / 1_000.0)
+}
+
+fn flag_list(flags: &[EvidenceFlag]) -> String {
+    if flags.is_empty() {
+        return "none".to_string();
+    }
+    flags.iter().map(EvidenceFlag::describe).collect::<Vec<_>>().join("; ")
 }
 
 fn summary_rows(items: &[IssueSummary], with_village: bool) -> Vec<Vec<String>> {

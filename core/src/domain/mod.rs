@@ -3,6 +3,7 @@
 
 pub mod category;
 pub mod event;
+pub mod evidence;
 pub mod issue;
 pub mod photo;
 pub mod place;

@@ -9,18 +9,21 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::domain::category::Catalogue;
+use crate::domain::evidence::EvidencePolicy;
 use crate::domain::role::{DeviceProfile, Role};
 use crate::domain::round::RoundSchedule;
 use crate::domain::validate::{self, MAX_NAME_CHARS};
 use crate::ids::{DeviceId, UserId};
-use crate::photo::PhotoStore;
+use crate::photo::{IngestOptions, PhotoStore};
 use crate::store::{OpenMode, Store, places, profile};
 use crate::{RectifyError, Result};
 
+mod photo_ops;
 mod places_ops;
 mod query;
 mod record;
 
+pub use photo_ops::{IngestReport, PruneReport};
 pub use places_ops::{ImportReport, NewVillage, VillageView};
 pub use query::{IssueDetail, ListFilter, NegativeList, OutboxSummary};
 pub use record::{Batch, Command, NewReport};
@@ -33,6 +36,8 @@ pub struct Ledger {
     catalogue: Catalogue,
     photos: Option<PhotoStore>,
     schedule: RoundSchedule,
+    ingest: IngestOptions,
+    evidence: EvidencePolicy,
 }
 
 impl Ledger {
@@ -50,7 +55,15 @@ impl Ledger {
     }
 
     fn with_store(store: Store, clock: Arc<dyn Clock>, photos: Option<PhotoStore>) -> Self {
-        Self { store, clock, catalogue: Catalogue::builtin().clone(), photos, schedule: RoundSchedule::default() }
+        Self {
+            store,
+            clock,
+            catalogue: Catalogue::builtin().clone(),
+            photos,
+            schedule: RoundSchedule::default(),
+            ingest: IngestOptions::default(),
+            evidence: EvidencePolicy::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

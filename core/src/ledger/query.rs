@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::store::photos::IssuePhoto;
+
 use super::{Ledger, unknown_village};
 use crate::domain::event::Event;
 use crate::domain::issue::{IssueState, Status};
@@ -49,6 +51,10 @@ pub struct IssueDetail {
     pub round: String,
     pub reported_by: Option<String>,
     pub events: Vec<Event>,
+    /// Every photo of the issue with the flags it raised.
+    pub photos: Vec<IssuePhoto>,
+    /// The distinct kinds of flag among the issue's photos, for lists and the office's review queue.
+    pub evidence_flags: Vec<String>,
 }
 
 /// What waits to go to the office.
@@ -57,7 +63,10 @@ pub struct OutboxSummary {
     pub pending_events: u64,
     pub oldest_recorded_at: Option<String>,
     pub photos: u64,
+    /// Evidence, thumbnails and kept originals.
     pub photo_bytes: u64,
+    /// Evidence the office has not confirmed yet, which the device must keep.
+    pub unconfirmed_photo_bytes: u64,
 }
 
 impl Ledger {
@@ -146,12 +155,21 @@ impl Ledger {
             })?;
             let round = self.schedule.round_of(state.reported.at.date_naive()).label();
             let reported_by = profile::user_name(conn, &state.reported.by.to_string())?;
+            let photos = crate::store::photos::for_issue(conn, id)?;
+            let mut evidence_flags: Vec<String> = Vec::new();
+            for flag in photos.iter().flat_map(|photo| &photo.flags) {
+                if !evidence_flags.iter().any(|name| name == flag.name()) {
+                    evidence_flags.push(flag.name().to_string());
+                }
+            }
             Ok(IssueDetail {
                 overdue: state.is_overdue(now),
                 village,
                 round,
                 reported_by,
                 events: events::for_issue(conn, id)?,
+                photos,
+                evidence_flags,
                 state,
             })
         })
@@ -161,8 +179,14 @@ impl Ledger {
     pub fn outbox(&self) -> Result<OutboxSummary> {
         self.store.read(|conn| {
             let (pending_events, oldest_recorded_at) = events::outbox_summary(conn)?;
-            let (photos, photo_bytes) = crate::store::photos::usage(conn)?;
-            Ok(OutboxSummary { pending_events, oldest_recorded_at, photos, photo_bytes })
+            let usage = crate::store::photos::usage(conn)?;
+            Ok(OutboxSummary {
+                pending_events,
+                oldest_recorded_at,
+                photos: usage.photos,
+                photo_bytes: usage.total_bytes(),
+                unconfirmed_photo_bytes: usage.unconfirmed_bytes,
+            })
         })
     }
 }

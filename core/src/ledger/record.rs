@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
+use super::photo_ops::{self, Prepared};
 use super::{Ledger, not_initialised, unknown_village};
 use crate::domain::event::*;
+use crate::domain::evidence::EvidenceFlag;
 use crate::domain::issue::IssueState;
-use crate::domain::photo::PhotoHash;
+use crate::domain::photo::{PhotoHash, PhotoRole};
 use crate::domain::policy::{Action, authorize};
 use crate::domain::role::DeviceProfile;
 use crate::domain::validate::{self, Location, MAX_NOTE_CHARS, MAX_PHOTOS_PER_EVENT, MAX_REASON_CHARS};
@@ -50,6 +52,8 @@ pub struct Batch<'a> {
     ledger: &'a Ledger,
     profile: DeviceProfile,
     counters: Counters,
+    /// Photos ingested before the transaction began, by the path they were given as.
+    prepared: Vec<(PathBuf, Prepared)>,
     /// Photo files written by this batch, removed again if it fails.
     written: Vec<String>,
 }
@@ -57,12 +61,21 @@ pub struct Batch<'a> {
 impl Ledger {
     /// Runs `work` as one transaction. On error nothing is kept: no rows, no new photo files.
     pub fn batch<T>(&self, work: impl FnOnce(&mut Batch<'_>) -> Result<T>) -> Result<T> {
-        let mut written = Vec::new();
+        self.batch_with(Vec::new(), work)
+    }
+
+    /// [`Ledger::batch`] with photos already ingested (outside the write lock).
+    fn batch_with<T>(
+        &self,
+        prepared: Vec<(PathBuf, Prepared)>,
+        work: impl FnOnce(&mut Batch<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut written: Vec<String> = prepared.iter().flat_map(|(_, photo)| photo.newly_written()).collect();
         let result = self.store.write(|tx| {
             let (profile, counters) = profile::load(tx)?.ok_or_else(not_initialised)?;
-            let mut batch = Batch { tx, ledger: self, profile, counters, written: Vec::new() };
+            let mut batch = Batch { tx, ledger: self, profile, counters, prepared, written: Vec::new() };
             let outcome = work(&mut batch);
-            written = std::mem::take(&mut batch.written);
+            written.append(&mut batch.written);
             let value = outcome?;
             profile::save_counters(tx, batch.counters)?;
             Ok(value)
@@ -77,12 +90,27 @@ impl Ledger {
 
     /// Records a new issue.
     pub fn report(&self, new: &NewReport) -> Result<IssueState> {
-        self.batch(|batch| batch.report(new))
+        check_photo_count(new.photos.len())?;
+        let prepared = self.prepare_photos(&new.photos)?;
+        self.batch_with(prepared, |batch| batch.report(new))
     }
 
     /// Applies one command to an issue.
     pub fn act(&self, issue: IssueId, command: &Command) -> Result<IssueState> {
-        self.batch(|batch| batch.act(issue, command))
+        let paths: &[PathBuf] = match command {
+            Command::AttachPhotos { photos, .. } => {
+                self.precheck(issue, EventBody::PhotoAttached(PhotoAttached { note: None }))?;
+                photos
+            }
+            Command::StrikeOff { photos, .. } if !photos.is_empty() => {
+                self.precheck(issue, EventBody::StrikeOffRequested(StrikeOffRequested { note: None }))?;
+                photos
+            }
+            _ => &[],
+        };
+        check_photo_count(paths.len())?;
+        let prepared = self.prepare_photos(paths)?;
+        self.batch_with(prepared, |batch| batch.act(issue, command))
     }
 }
 
@@ -150,7 +178,7 @@ impl Batch<'_> {
             catalogue_version: self.ledger.catalogue.version,
         });
         self.authorize(village_id, None, &body)?;
-        let photos = self.store_photos(&new.photos)?;
+        let photos = self.store_photos(&new.photos, None, PhotoRole::Before)?;
         self.append(IssueId::new(), None, body, photos)
     }
 
@@ -158,22 +186,30 @@ impl Batch<'_> {
     pub fn act(&mut self, issue: IssueId, command: &Command) -> Result<IssueState> {
         let state = issues::load_state(self.tx, issue)?
             .ok_or_else(|| RectifyError::not_found(format!("no issue {issue} on this device")))?;
-        let (body, photo_paths): (EventBody, &[PathBuf]) = match command {
+        let (body, photo_paths, role): (EventBody, &[PathBuf], PhotoRole) = match command {
             Command::Assign { deadline } => {
-                (EventBody::Assigned(Assigned { assignee: None, deadline: *deadline }), &[])
+                (EventBody::Assigned(Assigned { assignee: None, deadline: *deadline }), &[], PhotoRole::Before)
             }
             Command::AttachPhotos { photos, note: text } => {
                 if photos.is_empty() {
                     return Err(RectifyError::invalid("attach at least one photo with --photo FILE"));
                 }
-                (EventBody::PhotoAttached(PhotoAttached { note: note(text.as_ref())? }), photos)
+                (EventBody::PhotoAttached(PhotoAttached { note: note(text.as_ref())? }), photos, PhotoRole::Before)
             }
-            Command::StrikeOff { photos, note: text } => {
-                (EventBody::StrikeOffRequested(StrikeOffRequested { note: note(text.as_ref())? }), photos)
+            Command::StrikeOff { photos, note: text } => (
+                EventBody::StrikeOffRequested(StrikeOffRequested { note: note(text.as_ref())? }),
+                photos,
+                PhotoRole::After,
+            ),
+            Command::Accept { note: text } => {
+                (EventBody::Accepted(Accepted { note: note(text.as_ref())? }), &[], PhotoRole::Before)
             }
-            Command::Accept { note: text } => (EventBody::Accepted(Accepted { note: note(text.as_ref())? }), &[]),
-            Command::Reject { reason: text } => (EventBody::Rejected(Rejected { reason: reason(text)? }), &[]),
-            Command::Reopen { reason: text } => (EventBody::Reopened(Reopened { reason: reason(text)? }), &[]),
+            Command::Reject { reason: text } => {
+                (EventBody::Rejected(Rejected { reason: reason(text)? }), &[], PhotoRole::Before)
+            }
+            Command::Reopen { reason: text } => {
+                (EventBody::Reopened(Reopened { reason: reason(text)? }), &[], PhotoRole::Before)
+            }
             Command::Withdraw { duplicate_of, note: text } => {
                 let reason = match duplicate_of {
                     Some(other) => {
@@ -186,24 +222,22 @@ impl Batch<'_> {
                     }
                     None => WithdrawReason::FalseReport,
                 };
-                (EventBody::Withdrawn(Withdrawn { reason, note: note(text.as_ref())? }), &[])
+                (EventBody::Withdrawn(Withdrawn { reason, note: note(text.as_ref())? }), &[], PhotoRole::Before)
             }
             Command::Comment { text } => {
-                (EventBody::Comment(Comment { text: validate::text("comment", text, MAX_NOTE_CHARS)? }), &[])
+                let text = validate::text("comment", text, MAX_NOTE_CHARS)?;
+                (EventBody::Comment(Comment { text }), &[], PhotoRole::Before)
             }
         };
         check_photo_count(photo_paths.len())?;
-        // Check the role and the state machine before any photo is stored: a refused request costs nothing.
         self.check(&state, &body)?;
-        let photos = self.store_photos(photo_paths)?;
+        let photos = self.store_photos(photo_paths, Some(&state), role)?;
         self.append(issue, Some(state), body, photos)
     }
 
     fn check(&self, state: &IssueState, body: &EventBody) -> Result<()> {
         let probe = self.event(state.id, Some(state), body.clone(), Vec::new());
-        self.authorize(state.village_id, Some(state), body)?;
-        IssueState::transition(Some(state), &probe)?;
-        Ok(())
+        check_request(self.tx, &self.profile, state.village_id, Some(state), &probe)
     }
 
     fn authorize(&self, village_id: VillageId, state: Option<&IssueState>, body: &EventBody) -> Result<()> {
@@ -216,21 +250,7 @@ impl Batch<'_> {
     }
 
     fn event(&self, issue: IssueId, state: Option<&IssueState>, body: EventBody, photos: Vec<PhotoHash>) -> Event {
-        let recorded_at = self.ledger.clock.now();
-        Event {
-            event_id: EventId::new(),
-            issue_id: issue,
-            device_id: self.profile.device_id,
-            device_seq: self.counters.next_device_seq,
-            author: self.profile.user_id,
-            body,
-            hlc: self.counters.last_hlc.tick(recorded_at),
-            recorded_at,
-            parents: state.map(|state| state.heads.clone()).unwrap_or_default(),
-            photos,
-            server_seq: None,
-            verdict: None,
-        }
+        draft(&self.profile, self.counters, self.ledger.clock.now(), issue, state, body, photos)
     }
 
     /// Writes the event and the issue's new state. Callers have already authorised the request.
@@ -239,9 +259,10 @@ impl Batch<'_> {
         issue: IssueId,
         state: Option<IssueState>,
         body: EventBody,
-        photos: Vec<PhotoHash>,
+        photos: Vec<(PhotoHash, Vec<EvidenceFlag>)>,
     ) -> Result<IssueState> {
-        let event = self.event(issue, state.as_ref(), body, photos);
+        let hashes = photos.iter().map(|(hash, _)| hash.clone()).collect();
+        let event = self.event(issue, state.as_ref(), body, hashes);
         let next = match &state {
             // Events recorded here sort last, so they apply on top of the stored state.
             Some(current) if current.applied_through > event.order_key() => {
@@ -253,6 +274,9 @@ impl Batch<'_> {
             _ => IssueState::transition(state.as_ref(), &event)?,
         };
         events::insert(self.tx, &event)?;
+        for (hash, flags) in photos.iter().filter(|(_, flags)| !flags.is_empty()) {
+            photos::set_link_flags(self.tx, event.event_id, hash, flags)?;
+        }
         events::enqueue(self.tx, &event)?;
         issues::save_state(self.tx, &next)?;
         self.counters.next_device_seq += 1;
@@ -260,28 +284,96 @@ impl Batch<'_> {
         Ok(next)
     }
 
-    fn store_photos(&mut self, paths: &[PathBuf]) -> Result<Vec<PhotoHash>> {
+    /// Admits the photos of one event: their rows (for fresh ingests) and the flags each raises as
+    /// evidence for `issue` in `role`. Photos not prepared before the transaction are ingested here.
+    fn store_photos(
+        &mut self,
+        paths: &[PathBuf],
+        issue: Option<&IssueState>,
+        role: PhotoRole,
+    ) -> Result<Vec<(PhotoHash, Vec<EvidenceFlag>)>> {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let store = self
-            .ledger
-            .photos
-            .as_ref()
-            .ok_or_else(|| RectifyError::invalid("this ledger keeps no photos (it is in memory)"))?;
-        let now = self.ledger.clock.now().with_timezone(&Utc);
-        let mut hashes: Vec<PhotoHash> = Vec::new();
+        let policy = self.ledger.evidence_policy();
+        let now = self.ledger.now();
+        let offset = self.ledger.device_offset();
+        let known = photos::pictures(self.tx)?;
+        let mut admitted: Vec<(PhotoHash, Vec<EvidenceFlag>)> = Vec::new();
         for path in paths {
-            let stored = store.put_file(path)?;
-            if stored.newly_written {
-                self.written.push(stored.relative_path.clone());
+            let prepared = match self.prepared.iter().position(|(done, _)| done == path) {
+                Some(index) => self.prepared.swap_remove(index).1,
+                None => {
+                    let photo = self.ledger.prepare_photo(path)?;
+                    self.written.extend(photo.newly_written());
+                    photo
+                }
+            };
+            let evidence = photo_ops::admit(self.tx, &prepared, &policy, now)?;
+            if admitted.iter().any(|(hash, _)| *hash == evidence.hash) {
+                continue;
             }
-            photos::insert(self.tx, &stored, "image/jpeg", now)?;
-            if !hashes.contains(&stored.hash) {
-                hashes.push(stored.hash);
-            }
+            // The photo's own flags live on its row; the link carries those raised against this issue.
+            let flags = evidence.flags_for(issue, role, &known, &policy, offset);
+            admitted.push((evidence.hash, flags));
         }
-        Ok(hashes)
+        Ok(admitted)
+    }
+}
+
+/// The next event this device would record.
+fn draft(
+    profile: &DeviceProfile,
+    counters: Counters,
+    recorded_at: DateTime<FixedOffset>,
+    issue: IssueId,
+    state: Option<&IssueState>,
+    body: EventBody,
+    photos: Vec<PhotoHash>,
+) -> Event {
+    Event {
+        event_id: EventId::new(),
+        issue_id: issue,
+        device_id: profile.device_id,
+        device_seq: counters.next_device_seq,
+        author: profile.user_id,
+        body,
+        hlc: counters.last_hlc.tick(recorded_at),
+        recorded_at,
+        parents: state.map(|state| state.heads.clone()).unwrap_or_default(),
+        photos,
+        server_seq: None,
+        verdict: None,
+    }
+}
+
+/// The role and state-machine checks of a request against an existing issue.
+fn check_request(
+    conn: &rusqlite::Connection,
+    profile: &DeviceProfile,
+    village_id: VillageId,
+    state: Option<&IssueState>,
+    probe: &Event,
+) -> Result<()> {
+    let label = places::village(conn, village_id)?.map_or_else(|| village_id.to_string(), |v| v.code().to_string());
+    if let Some(action) = Action::of(&probe.body) {
+        authorize(profile, action, village_id, &label, state)?;
+    }
+    IssueState::transition(state, probe)?;
+    Ok(())
+}
+
+impl Ledger {
+    /// Refuses a photo-bearing request the role or the state machine would refuse anyway, before any
+    /// photo is decoded: a refused request costs nothing. The transaction checks again.
+    fn precheck(&self, issue: IssueId, body: EventBody) -> Result<()> {
+        self.store.read(|conn| {
+            let (profile, counters) = profile::load(conn)?.ok_or_else(not_initialised)?;
+            let state = issues::load_state(conn, issue)?
+                .ok_or_else(|| RectifyError::not_found(format!("no issue {issue} on this device")))?;
+            let probe = draft(&profile, counters, self.clock.now(), issue, Some(&state), body, Vec::new());
+            check_request(conn, &profile, state.village_id, Some(&state), &probe)
+        })
     }
 }
 

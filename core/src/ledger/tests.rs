@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration};
 use super::*;
 use crate::RectifyError;
 use crate::clock::ManualClock;
+use crate::domain::evidence::EvidenceFlag;
 use crate::domain::issue::{IssueState, Status};
 use crate::ids::IssueId;
 use crate::store::OpenMode;
@@ -94,7 +95,7 @@ impl Fixture {
 
     fn jpeg(&self, name: &str, salt: u8) -> PathBuf {
         let path = self.path.with_file_name(name);
-        std::fs::write(&path, [0xFF, 0xD8, 0xFF, 0xE0, 0, 4, salt, salt, 0xFF, 0xD9]).unwrap();
+        std::fs::write(&path, crate::photo::synthetic::jpeg(96, 64, u32::from(salt), 85, None)).unwrap();
         path
     }
 }
@@ -313,4 +314,144 @@ fn the_device_keeps_its_identity_when_the_user_changes() {
         .collect();
     assert_eq!(seqs, vec![1, 2]);
     assert!(matches!(f.ledger.init("sec", Role::Secretary, &[]), Err(RectifyError::InvalidInput { .. })));
+}
+
+/// A camera file with a geotag and a capture time, written beside the database.
+fn geotagged(f: &Fixture, name: &str, seed: u32, lat: f64, lon: f64, taken: &str) -> PathBuf {
+    use crate::photo::exif::{Capture, Gps, TakenAt};
+    let capture = Capture {
+        orientation: 1,
+        gps: Some(Gps { lat, lon, alt: Some(12.0), error_m: Some(5.0) }),
+        taken_at: TakenAt::parse(taken),
+        make: Some("Test".into()),
+        model: Some("Phone".into()),
+        ..Capture::default()
+    };
+    let path = f.path.with_file_name(name);
+    std::fs::write(&path, crate::photo::synthetic::jpeg(400, 300, seed, 90, Some(&capture))).unwrap();
+    path
+}
+
+fn flag_names(detail: &IssueDetail) -> Vec<(String, Vec<&'static str>)> {
+    let role = |photo: &crate::store::photos::IssuePhoto| format!("{:?}", photo.role);
+    detail.photos.iter().map(|photo| (role(photo), photo.flags.iter().map(|flag| flag.name()).collect())).collect()
+}
+
+#[test]
+fn an_honest_after_photo_raises_no_flag_and_a_dubious_one_raises_each_reason() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let before = geotagged(&f, "before.jpg", 1, 36.46, 120.51, "2026-11-02T08:55:00+08:00");
+    let issue = f.ledger.report(&NewReport {
+        category: "waste.bin_overflowing".into(),
+        village_code: Some(VILLAGE.into()),
+        lat: 36.46,
+        lon: 120.51,
+        photos: vec![before],
+        ..NewReport::default()
+    });
+    let issue = issue.unwrap().id;
+    let second = f.report();
+    f.become_(Role::Secretary, &[VILLAGE]);
+
+    // 11 m away, the next day: nothing to flag.
+    let honest = geotagged(&f, "honest.jpg", 2, 36.4601, 120.51, "2026-11-03T10:00:00+08:00");
+    f.ledger.act(issue, &Command::StrikeOff { photos: vec![honest], note: None }).unwrap();
+    let detail = f.ledger.issue(issue).unwrap();
+    assert_eq!(flag_names(&detail), [("Before".into(), vec![]), ("After".into(), vec![])]);
+    assert!(detail.evidence_flags.is_empty());
+
+    // 1.1 km away and taken a day before the report; the picture is also the first issue's after-photo.
+    let dubious = geotagged(&f, "dubious.jpg", 2, 36.47, 120.51, "2026-11-01T10:00:00+08:00");
+    f.ledger.act(second, &Command::StrikeOff { photos: vec![dubious], note: None }).unwrap();
+    let detail = f.ledger.issue(second).unwrap();
+    assert_eq!(flag_names(&detail), [("After".into(), vec!["reused", "far_from_issue", "taken_before_report"])]);
+    assert_eq!(detail.evidence_flags, ["reused", "far_from_issue", "taken_before_report"]);
+    match &detail.photos[0].flags[0] {
+        EvidenceFlag::Reused { issue_id, bits_apart, .. } => {
+            assert_eq!(*issue_id, Some(issue));
+            assert!(*bits_apart <= 10, "{bits_apart}");
+        }
+        other => panic!("expected reuse, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_before_photo_handed_in_again_as_the_after_photo_is_flagged() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let before = geotagged(&f, "before.jpg", 5, 36.46, 120.51, "2026-11-02T08:55:00+08:00");
+    let issue = f
+        .ledger
+        .report(&NewReport {
+            category: "waste.bin_overflowing".into(),
+            village_code: Some(VILLAGE.into()),
+            lat: 36.46,
+            lon: 120.51,
+            photos: vec![before.clone()],
+            ..NewReport::default()
+        })
+        .unwrap()
+        .id;
+    f.become_(Role::Secretary, &[VILLAGE]);
+    f.clock.advance(Duration::hours(30));
+    f.ledger.act(issue, &Command::StrikeOff { photos: vec![before], note: None }).unwrap();
+    let detail = f.ledger.issue(issue).unwrap();
+    // It was also taken five minutes before the report, as a before-photo would be.
+    assert_eq!(detail.evidence_flags, ["reused", "taken_before_report"]);
+    assert!(
+        matches!(&detail.photos[1].flags[0], EvidenceFlag::Reused { bits_apart: 0, issue_id: Some(id), .. } if *id == issue)
+    );
+}
+
+#[test]
+fn photos_without_gps_or_time_are_flagged_not_refused() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    f.become_(Role::Secretary, &[VILLAGE]);
+    let bare = f.jpeg("bare.jpg", 9);
+    f.ledger.act(issue, &Command::StrikeOff { photos: vec![bare], note: None }).unwrap();
+    let detail = f.ledger.issue(issue).unwrap();
+    assert_eq!(flag_names(&detail), [("After".into(), vec!["no_gps", "no_capture_time"])]);
+}
+
+#[test]
+fn the_same_file_twice_is_one_photo_and_the_budget_counts_it_once() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let photo = geotagged(&f, "once.jpg", 3, 36.46, 120.51, "2026-11-02T08:55:00+08:00");
+    let copy = f.path.with_file_name("copy.jpg");
+    std::fs::copy(&photo, &copy).unwrap();
+    let first = f.ledger.ingest_photo(&photo).unwrap();
+    let second = f.ledger.ingest_photo(&copy).unwrap();
+    assert!(!first.already_known && second.already_known);
+    assert_eq!(first.photo.hash, second.photo.hash);
+    let usage = f.ledger.photo_usage().unwrap();
+    assert_eq!(usage.photos, 1);
+    let thumb = first.photo.thumbnail.as_ref().unwrap();
+    assert_eq!(usage.total_bytes(), first.photo.bytes + thumb.bytes);
+    assert_eq!(usage.total_bytes(), f.ledger.photo_store().unwrap().bytes_on_disk());
+    assert_eq!((first.photo.width, first.photo.height, thumb.width, thumb.height), (Some(400), Some(300), 320, 240));
+}
+
+#[test]
+fn only_evidence_the_office_confirmed_is_pruned() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let kept = f.ledger.ingest_photo(&geotagged(&f, "a.jpg", 3, 36.46, 120.51, "2026-11-02T08:55:00+08:00")).unwrap();
+    let confirmed =
+        f.ledger.ingest_photo(&geotagged(&f, "b.jpg", 4, 36.46, 120.51, "2026-11-02T08:56:00+08:00")).unwrap();
+    assert_eq!(f.ledger.prune_photos().unwrap(), PruneReport::default(), "nothing is confirmed yet");
+    assert_eq!(f.ledger.confirm_photos(&[confirmed.photo.hash.clone()]).unwrap(), 1);
+    let before = f.ledger.photo_usage().unwrap();
+    assert_eq!(before.prunable_bytes, confirmed.photo.bytes);
+    let report = f.ledger.prune_photos().unwrap();
+    assert_eq!(report, PruneReport { photos: 1, bytes_freed: confirmed.photo.bytes });
+    let after = f.ledger.photo_usage().unwrap();
+    assert_eq!(after.evidence_bytes, kept.photo.bytes);
+    assert_eq!(after.prunable_bytes, 0);
+    assert!(f.ledger.photo_path(&f.ledger.photo(&confirmed.photo.hash).unwrap()).is_none());
+    assert!(f.ledger.photo_path(&f.ledger.photo(&kept.photo.hash).unwrap()).unwrap().exists());
+    assert_eq!(after.total_bytes(), f.ledger.photo_store().unwrap().bytes_on_disk());
 }

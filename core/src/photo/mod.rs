@@ -2,22 +2,103 @@
 //! the SHA-256 of its bytes, so storing the same bytes twice keeps one file, and a file is only ever
 //! written whole (temp file, fsync, rename) so a crash leaves either the complete photo or none.
 
+//! Photo evidence on the device: ingest (Exif, scaled decode, upright evidence image and thumbnail,
+//! perceptual hash) and the content-addressed store the files live in.
+//!
+//! A stored file's path is taken from the SHA-256 of its bytes, so storing the same bytes twice keeps one
+//! file, and a file is only ever written whole (temp file, fsync, rename) so a crash leaves either the
+//! complete photo or none.
+
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::domain::photo::PhotoHash;
 
-/// Largest photo file accepted, in bytes. Phone photos are 3 to 8 MB; this leaves room for 50 MP.
+pub mod codec;
+pub mod exif;
+mod ingest;
+pub mod jpeg;
+pub mod phash;
+pub mod synthetic;
+
+pub use ingest::{Derived, Ingested, InspectedGps, Inspection, Source, inspect};
+
+/// Largest photo file accepted, in bytes. Phone photos are 3 to 8 MB; this leaves room for 200 MP.
 pub const MAX_PHOTO_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bounds on what a decode may cost, checked against the header before any pixel memory is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame accepted, in pixels: 210 MP covers the 200 MP phone sensors.
+    pub max_pixels: u64,
+    /// Largest progressive frame: libjpeg keeps every coefficient of a progressive file in memory
+    /// (about 3 bytes per pixel), so these get a lower limit.
+    pub max_progressive_pixels: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_pixels: 210_000_000, max_progressive_pixels: 50_000_000 }
+    }
+}
+
+/// How photos are ingested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Long side of the evidence image, in pixels.
+    pub evidence_long_side: usize,
+    /// Long side of the thumbnail, in pixels.
+    pub thumbnail_long_side: usize,
+    pub evidence_quality: u8,
+    pub thumbnail_quality: u8,
+    /// Keep the original file too. Off by default: originals are 3 to 8 MB and phones are short of space.
+    pub keep_original: bool,
+    pub limits: Limits,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            evidence_long_side: 2048,
+            thumbnail_long_side: 320,
+            evidence_quality: 80,
+            thumbnail_quality: 75,
+            keep_original: false,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why the bytes of a file cannot be used as a photo.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("it is {what}, not a JPEG")]
+    NotJpeg { what: &'static str },
+    #[error("it is {format}; convert it to JPEG first (the phone's camera settings, or share it as JPEG)")]
+    ConvertFirst { format: &'static str },
+    #[error(
+        "its frame is {width}×{height} pixels, over the limit of {max_pixels} pixels{}",
+        if *progressive { " for progressive JPEGs" } else { "" }
+    )]
+    TooManyPixels { width: usize, height: usize, max_pixels: u64, progressive: bool },
+    #[error("it is cut short (the file ends inside the image data)")]
+    Truncated,
+    #[error("it is damaged: {detail}")]
+    Corrupt { detail: String },
+    #[error("its colours are {colourspace}, which cameras do not write; save it as an ordinary JPEG")]
+    UnsupportedColour { colourspace: String },
+}
 
 /// Why a photo could not be stored.
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
     #[error("photo {path} does not exist or cannot be read: {detail}")]
     Unreadable { path: PathBuf, detail: String },
-    #[error("photo {path} is not a JPEG ({detail}); convert it to JPEG first")]
-    NotJpeg { path: PathBuf, detail: String },
+    #[error("photo {path} cannot be used: {reason}")]
+    Rejected { path: PathBuf, reason: DecodeError },
     #[error("photo {path} is {size} bytes; the limit is {max} bytes")]
     TooLarge { path: PathBuf, size: u64, max: u64 },
     #[error("could not write the photo store at {path}: {source}")]
@@ -54,22 +135,6 @@ impl PhotoStore {
         self.root.join(relative)
     }
 
-    /// Reads a JPEG from `source` and stores it under its hash.
-    pub fn put_file(&self, source: &Path) -> Result<StoredPhoto, PhotoError> {
-        let unreadable =
-            |err: std::io::Error| PhotoError::Unreadable { path: source.to_path_buf(), detail: err.to_string() };
-        let size = fs::metadata(source).map_err(unreadable)?.len();
-        if size > MAX_PHOTO_BYTES {
-            return Err(PhotoError::TooLarge { path: source.to_path_buf(), size, max: MAX_PHOTO_BYTES });
-        }
-        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        fs::File::open(source)
-            .and_then(|file| file.take(MAX_PHOTO_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(unreadable)?;
-        check_jpeg(&bytes).map_err(|detail| PhotoError::NotJpeg { path: source.to_path_buf(), detail })?;
-        self.put_bytes(&bytes)
-    }
-
     /// Stores bytes under their hash; a second call with the same bytes writes nothing.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<StoredPhoto, PhotoError> {
         let hash = PhotoHash::of_bytes(bytes);
@@ -85,7 +150,9 @@ impl PhotoStore {
         };
         let folder = target.parent().unwrap_or(&self.root).to_path_buf();
         fs::create_dir_all(&folder).map_err(io(&folder))?;
-        let temp = folder.join(format!(".{}.{}.tmp", hash.as_str(), std::process::id()));
+        static NEXT_TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let unique = NEXT_TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = folder.join(format!(".{}.{}.{unique}.tmp", hash.as_str(), std::process::id()));
         let written = fs::File::create(&temp).and_then(|mut file| {
             file.write_all(bytes)?;
             file.sync_all()
@@ -101,20 +168,22 @@ impl PhotoStore {
         Ok(StoredPhoto { hash, byte_size, relative_path, newly_written: true })
     }
 
+    /// Bytes of the files under the store's folder, found by walking it (the database's own figure is
+    /// [`crate::ledger::Ledger::photo_usage`]).
+    pub fn bytes_on_disk(&self) -> u64 {
+        fn walk(dir: &Path) -> u64 {
+            fs::read_dir(dir).into_iter().flatten().flatten().fold(0, |sum, entry| match entry.metadata() {
+                Ok(meta) if meta.is_dir() => sum + walk(&entry.path()),
+                Ok(meta) => sum + meta.len(),
+                Err(_) => sum,
+            })
+        }
+        walk(&self.root)
+    }
+
     /// Removes a file this store wrote, when the transaction that would have referenced it failed.
     pub fn discard(&self, relative: &str) {
         let _ = fs::remove_file(self.root.join(relative));
-    }
-}
-
-/// The cheapest honest check that bytes are a JPEG: the start-of-image marker followed by another marker.
-fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
-    match bytes {
-        [] => Err("the file is empty".to_string()),
-        [0xFF, 0xD8, 0xFF, ..] => Ok(()),
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => Err("it looks like HEIC/AVIF".to_string()),
-        [0x89, b'P', b'N', b'G', ..] => Err("it is a PNG".to_string()),
-        _ => Err("it does not start with a JPEG marker".to_string()),
     }
 }
 
@@ -133,18 +202,5 @@ mod tests {
         assert!(first.newly_written && !second.newly_written);
         assert_eq!(first.hash, second.hash);
         assert_eq!(fs::read(store.path_of(&first.relative_path)).unwrap(), TINY_JPEG_HEAD);
-    }
-
-    #[test]
-    fn files_that_are_not_jpeg_are_refused_and_nothing_is_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = PhotoStore::new(dir.path().join("photos"));
-        let png = dir.path().join("x.png");
-        fs::write(&png, b"\x89PNG\r\n\x1a\n....").unwrap();
-        let err = store.put_file(&png).unwrap_err();
-        assert!(err.to_string().contains("PNG"), "{err}");
-        assert!(!store.root().exists());
-        let missing = store.put_file(&dir.path().join("none.jpg")).unwrap_err();
-        assert!(matches!(missing, PhotoError::Unreadable { .. }));
     }
 }

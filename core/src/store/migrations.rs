@@ -132,8 +132,39 @@ CREATE INDEX villages_town ON villages(town_id);
 CREATE INDEX villages_zone ON villages(zone_id);
 "#;
 
+/// Version 3: photos carry what the ingest learnt (sizes, thumbnail, original, capture metadata,
+/// perceptual hash, their own evidence flags) and each event's link to a photo carries the flags raised
+/// against that issue. Rows from before stay valid with the new columns empty.
+const V3: &str = r#"
+ALTER TABLE photos ADD COLUMN width INTEGER;
+ALTER TABLE photos ADD COLUMN height INTEGER;
+ALTER TABLE photos ADD COLUMN evidence_pruned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE photos ADD COLUMN thumb_hash TEXT;
+ALTER TABLE photos ADD COLUMN thumb_bytes INTEGER;
+ALTER TABLE photos ADD COLUMN thumb_width INTEGER;
+ALTER TABLE photos ADD COLUMN thumb_height INTEGER;
+ALTER TABLE photos ADD COLUMN thumb_path TEXT;
+ALTER TABLE photos ADD COLUMN source_sha256 TEXT;
+ALTER TABLE photos ADD COLUMN source_bytes INTEGER;
+ALTER TABLE photos ADD COLUMN source_width INTEGER;
+ALTER TABLE photos ADD COLUMN source_height INTEGER;
+ALTER TABLE photos ADD COLUMN original_path TEXT;
+ALTER TABLE photos ADD COLUMN lat REAL;
+ALTER TABLE photos ADD COLUMN lon REAL;
+ALTER TABLE photos ADD COLUMN alt REAL;
+ALTER TABLE photos ADD COLUMN gps_error_m REAL;
+ALTER TABLE photos ADD COLUMN taken_at TEXT;
+ALTER TABLE photos ADD COLUMN make TEXT;
+ALTER TABLE photos ADD COLUMN model TEXT;
+ALTER TABLE photos ADD COLUMN orientation INTEGER;
+ALTER TABLE photos ADD COLUMN phash INTEGER;
+ALTER TABLE photos ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX photos_source ON photos(source_sha256);
+ALTER TABLE event_photos ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+"#;
+
 /// Every step, in order; the index plus one is the version the step produces.
-pub const STEPS: &[&str] = &[V1, V2];
+pub const STEPS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = STEPS.len() as u32;

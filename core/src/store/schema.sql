@@ -36,8 +36,15 @@ CREATE INDEX issues_village_status ON issues(village_id, status);
 CREATE INDEX issues_status_deadline ON issues(status, deadline_ms);
 
 -- Photo files by content hash, and which events bring which photos.
+-- `hash` is the evidence image's SHA-256; the thumbnail and (optionally) the original are kept beside it.
 CREATE TABLE photos (hash TEXT PRIMARY KEY, byte_size INTEGER NOT NULL, media_type TEXT NOT NULL,
-    path TEXT NOT NULL, added_at TEXT NOT NULL, office_confirmed INTEGER NOT NULL DEFAULT 0);
+    path TEXT NOT NULL, added_at TEXT NOT NULL, office_confirmed INTEGER NOT NULL DEFAULT 0,
+    width INTEGER, height INTEGER, evidence_pruned INTEGER NOT NULL DEFAULT 0,
+    thumb_hash TEXT, thumb_bytes INTEGER, thumb_width INTEGER, thumb_height INTEGER, thumb_path TEXT,
+    source_sha256 TEXT, source_bytes INTEGER, source_width INTEGER, source_height INTEGER, original_path TEXT,
+    lat REAL, lon REAL, alt REAL, gps_error_m REAL, taken_at TEXT, make TEXT, model TEXT, orientation INTEGER,
+    phash INTEGER, flags TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX photos_source ON photos(source_sha256);
 CREATE TABLE event_photos (event_id TEXT NOT NULL REFERENCES events(event_id), hash TEXT NOT NULL,
-    role TEXT NOT NULL, PRIMARY KEY (event_id, hash));
+    role TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (event_id, hash));
 CREATE INDEX event_photos_hash ON event_photos(hash);

@@ -21,10 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for round in 0u64.. {
         let photos = if round % 3 == 0 {
             let photo = scratch.join(format!("p{}-{round}.jpg", std::process::id()));
-            let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-            bytes.extend_from_slice(&round.to_le_bytes());
-            bytes.extend(std::iter::repeat_n(0xAB, 4096));
-            std::fs::write(&photo, bytes)?;
+            // A real (small) photo, different every round, so each one is decoded and stored anew.
+            let seed = u32::try_from(round % u64::from(u32::MAX)).unwrap_or(0) ^ std::process::id();
+            std::fs::write(&photo, rectify_core::photo::synthetic::jpeg(160, 120, seed, 85, None))?;
             vec![photo]
         } else {
             Vec::new()
