@@ -13,13 +13,7 @@ use rectify_core::ledger::{Ledger, ListFilter};
 use rectify_core::store::OpenMode;
 
 fn shared_data() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/china-division-npm");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} is not present", dir.display());
-        None
-    }
+    rectify_tests::shared_data("china-division-npm")
 }
 
 #[test]

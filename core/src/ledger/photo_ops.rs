@@ -132,7 +132,14 @@ pub struct IngestReport {
 pub struct PruneReport {
     pub photos: u64,
     pub bytes_freed: u64,
+    /// Files no row refers to (left by an ingest whose transaction never committed, e.g. the app was
+    /// killed) and older than [`ORPHAN_AGE`], removed.
+    pub orphans_removed: u64,
 }
+
+/// How old an unreferenced file must be before pruning removes it: younger ones may belong to an ingest
+/// that is about to commit.
+pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Ledger {
     pub(crate) fn photo_files(&self) -> Result<&PhotoStore> {
@@ -281,6 +288,13 @@ impl Ledger {
             self.store.write(|tx| Ok::<_, RectifyError>(photos::mark_pruned(tx, &hash)?))?;
             report.photos += 1;
             report.bytes_freed += freed;
+        }
+        let referenced = self.store.read(|conn| Ok::<_, RectifyError>(photos::referenced_paths(conn)?))?;
+        for (relative, size) in files.files_older_than(ORPHAN_AGE) {
+            if !referenced.contains(&relative) && std::fs::remove_file(files.path_of(&relative)).is_ok() {
+                report.orphans_removed += 1;
+                report.bytes_freed += size;
+            }
         }
         Ok(report)
     }

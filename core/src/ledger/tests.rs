@@ -443,11 +443,25 @@ fn only_evidence_the_office_confirmed_is_pruned() {
     let confirmed =
         f.ledger.ingest_photo(&geotagged(&f, "b.jpg", 4, 36.46, 120.51, "2026-11-02T08:56:00+08:00")).unwrap();
     assert_eq!(f.ledger.prune_photos().unwrap(), PruneReport::default(), "nothing is confirmed yet");
-    assert_eq!(f.ledger.confirm_photos(&[confirmed.photo.hash.clone()]).unwrap(), 1);
+    assert_eq!(f.ledger.confirm_photos(std::slice::from_ref(&confirmed.photo.hash)).unwrap(), 1);
     let before = f.ledger.photo_usage().unwrap();
     assert_eq!(before.prunable_bytes, confirmed.photo.bytes);
+    // A file left by an ingest that never committed (the app was killed), and one an ingest is writing now.
+    let store = f.ledger.photo_store().unwrap();
+    let orphan = store.put_bytes(b"left behind by a killed ingest").unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(store.path_of(&orphan.relative_path))
+        .unwrap()
+        .set_modified(an_hour_ago)
+        .unwrap();
+    let fresh = store.put_bytes(b"an ingest in progress").unwrap();
     let report = f.ledger.prune_photos().unwrap();
-    assert_eq!(report, PruneReport { photos: 1, bytes_freed: confirmed.photo.bytes });
+    let freed = confirmed.photo.bytes + orphan.byte_size;
+    assert_eq!(report, PruneReport { photos: 1, bytes_freed: freed, orphans_removed: 1 });
+    assert!(store.path_of(&fresh.relative_path).exists() && !store.path_of(&orphan.relative_path).exists());
+    std::fs::remove_file(store.path_of(&fresh.relative_path)).unwrap();
     let after = f.ledger.photo_usage().unwrap();
     assert_eq!(after.evidence_bytes, kept.photo.bytes);
     assert_eq!(after.prunable_bytes, 0);

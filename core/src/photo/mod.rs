@@ -181,6 +181,25 @@ impl PhotoStore {
         walk(&self.root)
     }
 
+    /// Files under the store's folder (relative paths, with sizes) last modified longer than `age` ago.
+    pub fn files_older_than(&self, age: std::time::Duration) -> Vec<(String, u64)> {
+        fn walk(root: &Path, dir: &Path, age: std::time::Duration, found: &mut Vec<(String, u64)>) {
+            for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    walk(root, &entry.path(), age, found);
+                } else if meta.modified().ok().and_then(|at| at.elapsed().ok()).is_some_and(|elapsed| elapsed > age)
+                    && let Ok(relative) = entry.path().strip_prefix(root)
+                {
+                    found.push((relative.to_string_lossy().replace('\\', "/"), meta.len()));
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&self.root, &self.root, age, &mut found);
+        found
+    }
+
     /// Removes a file this store wrote, when the transaction that would have referenced it failed.
     pub fn discard(&self, relative: &str) {
         let _ = fs::remove_file(self.root.join(relative));

@@ -353,3 +353,17 @@ pub fn mark_pruned(tx: &Transaction<'_>, hash: &PhotoHash) -> rusqlite::Result<(
     tx.prepare_cached("UPDATE photos SET evidence_pruned = 1 WHERE hash = ?1")?.execute([hash.as_str()])?;
     Ok(())
 }
+
+/// Every file path a photo row refers to.
+pub fn referenced_paths(conn: &Connection) -> rusqlite::Result<std::collections::HashSet<String>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT path FROM photos WHERE evidence_pruned = 0 UNION SELECT thumb_path FROM photos \
+         UNION SELECT original_path FROM photos WHERE evidence_pruned = 0",
+    )?;
+    let rows = statement.query_map([], |row| row.get::<_, Option<String>>(0))?;
+    let mut paths = std::collections::HashSet::new();
+    for row in rows {
+        paths.extend(row?);
+    }
+    Ok(paths)
+}
