@@ -6,11 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration};
-use rectify_core::clock::ManualClock;
+use chrono::{DateTime, Duration, FixedOffset};
+use rectify_core::clock::{Clock, ManualClock};
 use rectify_core::domain::role::Role;
 use rectify_core::ids::IssueId;
 use rectify_core::ledger::{Command, Ledger, NewReport, NewVillage};
+use rectify_core::photo::exif::{Capture, Gps, TakenAt};
+use rectify_core::photo::synthetic;
 use rectify_core::store::OpenMode;
 use rectify_core::{RectifyError, Result};
 
@@ -38,6 +40,22 @@ const WALK: [(usize, &str, &str, f64, f64); 9] = [
     (3, "courtyard.outside_clutter", "Bricks and sacks outside No. 12", 36.4402, 120.5406),
     (3, "courtyard.outside_clutter", "Bricks outside No. 12 (second report)", 36.4403, 120.5405),
 ];
+
+/// A phone photo of the scene: a generated 1600×1200 picture carrying the fix and the shutter time.
+fn photo(dir: &Path, name: &str, seed: u32, lat: f64, lon: f64, at: DateTime<FixedOffset>) -> Result<PathBuf> {
+    let capture = Capture {
+        orientation: 1,
+        gps: Some(Gps { lat, lon, alt: Some(28.0), error_m: Some(4.0) }),
+        taken_at: Some(TakenAt { local: at.naive_local(), offset: Some(*at.offset()) }),
+        make: Some("Demo".into()),
+        model: Some("Field phone (synthetic)".into()),
+        ..Capture::default()
+    };
+    let path = dir.join(name);
+    std::fs::write(&path, synthetic::jpeg(1600, 1200, seed, 90, Some(&capture)))
+        .map_err(|err| RectifyError::Storage { reason: format!("cannot write {}: {err}", path.display()) })?;
+    Ok(path)
+}
 
 fn demo_dir(dir: Option<&Path>) -> Result<PathBuf> {
     let dir = match dir {
@@ -85,8 +103,12 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     say("Mon 2 Nov, 上旬 round: inspector Wang walks four villages.");
     ledger.init("Wang (inspector, synthetic)", Role::Inspector, &[])?;
     let mut issues: Vec<IssueId> = Vec::new();
-    for (village, category, note, lat, lon) in WALK {
+    let camera = dir.join("camera");
+    std::fs::create_dir_all(&camera)
+        .map_err(|err| RectifyError::Storage { reason: format!("cannot create {}: {err}", camera.display()) })?;
+    for (index, (village, category, note, lat, lon)) in WALK.into_iter().enumerate() {
         clock.advance(Duration::minutes(7));
+        let before = photo(&camera, &format!("before-{index}.jpg"), index as u32, lat, lon, clock.now())?;
         let state = ledger.report(&NewReport {
             category: category.into(),
             village_code: Some(VILLAGES[village].0.into()),
@@ -94,7 +116,7 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
             lon,
             accuracy_m: Some(4.0),
             note: Some(note.into()),
-            photos: Vec::new(),
+            photos: vec![before],
         })?;
         issues.push(state.id);
     }
@@ -122,9 +144,13 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
         )?;
         for pick in picks {
             clock.advance(Duration::minutes(40));
+            let (_, _, _, lat, lon) = WALK[*pick];
+            // The firewood "fix" is photographed somewhere else: its evidence check flags the distance.
+            let lat = if *pick == 1 { lat + 0.002 } else { lat };
+            let after = photo(&camera, &format!("after-{pick}.jpg"), 100 + *pick as u32, lat, lon, clock.now())?;
             ledger.act(
                 issues[*pick],
-                &Command::StrikeOff { photos: Vec::new(), note: Some("fixed, see after-photo".into()) },
+                &Command::StrikeOff { photos: vec![after], note: Some("fixed, see after-photo".into()) },
             )?;
         }
         Ok(())
@@ -133,13 +159,19 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     strike(1, &[3])?;
     strike(2, &[5, 6])?;
 
+    let usage = ledger.photo_usage()?;
+    say(&format!("  {} photos kept on the phone, {:.1} MB.", usage.photos, usage.total_bytes() as f64 / 1e6));
+    for flag in ledger.issue(issues[1])?.photos.iter().flat_map(|photo| &photo.flags) {
+        say(&format!("  Evidence check on the firewood strike-off: {}.", flag.describe()));
+    }
+
     say("Wed 4 Nov: the office checks the strike-offs.");
     clock.set(start + Duration::days(2) + Duration::hours(1));
     ledger.init("Zhao (acceptor, synthetic)", Role::Acceptor, &[])?;
     for pick in [0, 5, 6] {
         ledger.act(issues[pick], &Command::Accept { note: None })?;
     }
-    ledger.act(issues[1], &Command::Reject { reason: "firewood moved only two metres; clear the lane".into() })?;
+    ledger.act(issues[1], &Command::Reject { reason: "after-photo taken 220 m away; the lane is not shown".into() })?;
     ledger.act(issues[3], &Command::Reject { reason: "new bin has no lid either".into() })?;
 
     clock.set(start + Duration::days(6));

@@ -241,6 +241,14 @@ fn open(cli: &Cli, mode: OpenMode) -> Result<Ledger> {
 }
 
 fn main() -> ExitCode {
+    // `rectify list | head` closes our stdout early: end quietly, as other Unix tools do, not with a panic.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload_as_str().is_some_and(|text| text.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

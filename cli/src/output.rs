@@ -375,7 +375,12 @@ impl Printer {
         if self.json {
             return print_json(report);
         }
-        println!("Freed {} from {} photo(s) the office has confirmed", megabytes(report.bytes_freed), report.photos);
+        println!(
+            "Freed {}: evidence of {} photo(s) the office has confirmed, and {} file(s) no photo refers to",
+            megabytes(report.bytes_freed),
+            report.photos,
+            report.orphans_removed
+        );
         Ok(())
     }
 

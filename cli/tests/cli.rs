@@ -229,3 +229,137 @@ fn the_demo_prints_negative_lists() {
     assert!(text.contains("OVERDUE"), "{text}");
     assert!(text.contains("Township: 8 found, 3 rectified, rate 37.5%"), "{text}");
 }
+
+/// A geotagged phone photo written beside the database.
+fn camera_file(db: &Path, name: &str, seed: u32, with_exif: bool) -> PathBuf {
+    use rectify_core::photo::exif::{Capture, Gps, TakenAt};
+    let capture = Capture {
+        orientation: 6,
+        gps: Some(Gps { lat: 36.4601, lon: -120.5102, alt: Some(31.5), error_m: None }),
+        taken_at: TakenAt::parse("2026-11-02T08:55:10+08:00"),
+        make: Some("Acme".into()),
+        model: Some("Field 1".into()),
+        ..Capture::default()
+    };
+    let path = db.with_file_name(name);
+    let bytes = rectify_core::photo::synthetic::jpeg(640, 480, seed, 90, with_exif.then_some(&capture));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().map(|entry| if entry.path().is_dir() { files_in(&entry.path()) } else { 1 }).sum()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn photo_inspect_prints_the_contracted_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let tagged = camera_file(&db, "tagged.jpg", 1, true);
+    let value = ok_json(&db, &["photo", "inspect", tagged.to_str().unwrap()]);
+    let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["gps", "height", "make", "model", "orientation", "taken_at", "width"]);
+    assert_eq!(
+        (value["width"].as_u64(), value["height"].as_u64(), value["orientation"].as_u64()),
+        (Some(640), Some(480), Some(6))
+    );
+    assert!((value["gps"]["lat"].as_f64().unwrap() - 36.4601).abs() < 1e-6);
+    assert!((value["gps"]["lon"].as_f64().unwrap() + 120.5102).abs() < 1e-6, "west is negative");
+    assert_eq!(value["gps"]["alt"].as_f64(), Some(31.5));
+    assert_eq!(value["taken_at"], "2026-11-02T08:55:10+08:00");
+    assert_eq!((value["make"].as_str(), value["model"].as_str()), (Some("Acme"), Some("Field 1")));
+    assert!(!db.exists(), "inspect needs no database and creates none");
+
+    let bare = camera_file(&db, "bare.jpg", 2, false);
+    let value = ok_json(&db, &["photo", "inspect", bare.to_str().unwrap()]);
+    assert_eq!((&value["gps"], &value["taken_at"], &value["make"]), (&Value::Null, &Value::Null, &Value::Null));
+    assert_eq!(value["orientation"].as_u64(), Some(1));
+}
+
+#[test]
+fn photo_ingest_stores_once_and_reports_sizes_hashes_and_flags() {
+    let device = device("inspector");
+    let photos = device.db.with_file_name("field.db-photos");
+    let tagged = camera_file(&device.db, "tagged.jpg", 3, true);
+    let first = ok_json(&device.db, &["photo", "ingest", tagged.to_str().unwrap()]);
+    // Orientation 6: the 640×480 file is stored upright as 480×640.
+    assert_eq!((first["evidence"]["width"].as_u64(), first["evidence"]["height"].as_u64()), (Some(480), Some(640)));
+    assert_eq!((first["thumbnail"]["width"].as_u64(), first["thumbnail"]["height"].as_u64()), (Some(240), Some(320)));
+    assert_eq!(first["evidence"]["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(first["flags"], serde_json::json!([]));
+    assert_eq!(first["already_known"], false);
+    let evidence = PathBuf::from(first["evidence"]["path"].as_str().unwrap());
+    assert!(evidence.starts_with(&photos) && evidence.exists(), "{}", evidence.display());
+    let second = ok_json(&device.db, &["photo", "ingest", tagged.to_str().unwrap()]);
+    assert_eq!((second["already_known"].as_bool(), &second["hash"]), (Some(true), &first["hash"]));
+    assert_eq!(files_in(&photos), 2, "one evidence file and one thumbnail");
+
+    let bare = camera_file(&device.db, "bare.jpg", 4, false);
+    let flagged = ok_json(&device.db, &["photo", "ingest", bare.to_str().unwrap(), "--evidence-size", "300"]);
+    assert_eq!(flagged["flags"][0]["flag"], "no_gps");
+    assert_eq!((flagged["evidence"]["width"].as_u64(), flagged["evidence"]["height"].as_u64()), (Some(300), Some(225)));
+    let usage = ok_json(&device.db, &["photo", "usage"]);
+    assert_eq!(usage["usage"]["photos"].as_u64(), Some(2));
+}
+
+#[test]
+fn photos_that_cannot_be_used_are_refused_and_nothing_is_stored() {
+    let device = device("inspector");
+    let photos = device.db.with_file_name("field.db-photos");
+    let heic = device.db.with_file_name("IMG_0001.HEIC");
+    std::fs::write(&heic, b"\0\0\0\x18ftypheic\0\0\0\0mif1heic").unwrap();
+    let cut = device.db.with_file_name("cut.jpg");
+    let whole = std::fs::read(camera_file(&device.db, "whole.jpg", 5, true)).unwrap();
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let base =
+        ["report", "--category", "waste.bin_overflowing", "--lat", "36.46", "--lon", "120.51", "--village", VILLAGE];
+    for (file, message) in [(&heic, "convert it to JPEG first"), (&cut, "cut short")] {
+        let mut args = base.to_vec();
+        args.extend(["--photo", file.to_str().unwrap()]);
+        refused(&device.db, &args, 3, message);
+        refused(&device.db, &["photo", "ingest", file.to_str().unwrap()], 3, message);
+        assert_eq!(files_in(&photos), 0, "{}", file.display());
+    }
+    let out = rectify(&device.db, &["photo", "inspect", heic.to_str().unwrap(), "--json"]);
+    let error: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!((out.status.code(), error["error"]["kind"].as_str()), (Some(3), Some("invalid_input")));
+}
+
+#[test]
+fn reports_take_several_photos_and_show_lists_them_with_flags() {
+    let device = device("inspector");
+    let first = camera_file(&device.db, "a.jpg", 6, true);
+    let second = camera_file(&device.db, "b.jpg", 7, false);
+    let value = ok_json(
+        &device.db,
+        &[
+            "report",
+            "--category",
+            "waste.bin_overflowing",
+            "--lat",
+            "36.4601",
+            "--lon",
+            "-120.5102",
+            "--village",
+            VILLAGE,
+            "--photo",
+            first.to_str().unwrap(),
+            "--photo",
+            second.to_str().unwrap(),
+        ],
+    );
+    let issue = value["issue_id"].as_str().unwrap();
+    let shown = ok_json(&device.db, &["show", issue]);
+    let photos = shown["photos"].as_array().unwrap();
+    assert_eq!(photos.len(), 2);
+    assert_eq!(photos[0]["flags"], serde_json::json!([]));
+    assert_eq!(photos[1]["flags"][0]["flag"], "no_gps");
+    assert_eq!(shown["evidence_flags"], serde_json::json!(["no_gps"]));
+    let text = rectify(&device.db, &["show", issue]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Photos:") && text.contains("no GPS position in the photo"), "{text}");
+}

@@ -68,7 +68,8 @@ fn camera_capture() -> Capture {
 
 /// A real camera file when ../shared/data is there, otherwise a generated one.
 fn sample() -> Vec<u8> {
-    let real = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ianare-exif-samples/jpg/gps/DSCN0010.jpg");
+    let real =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ianare-exif-samples/jpg/gps/DSCN0010.jpg");
     std::fs::read(&real).unwrap_or_else(|_| {
         println!("{} is not present; mutating a generated photo instead", real.display());
         synthetic::jpeg(480, 360, 11, 90, Some(&camera_capture()))
@@ -186,12 +187,8 @@ fn exif_with_offsets_out_of_range_or_zero_denominators_still_ingests_with_flags(
     for _ in 0..6 {
         data.extend_from_slice(&[0, 0, 0, 36, 0, 0, 0, 0]);
     }
-    let entries = [
-        (1, 2, 2, 0x4E00_0000),
-        (2, 5, 3, data_at as u32),
-        (3, 2, 2, 0x4500_0000),
-        (4, 5, 3, data_at as u32 + 24),
-    ];
+    let entries =
+        [(1, 2, 2, 0x4E00_0000), (2, 5, 3, data_at as u32), (3, 2, 2, 0x4500_0000), (4, 5, 3, data_at as u32 + 24)];
     let path = device.file("zero.jpg", &with_tiff(&gps_tiff(&entries, &data)));
     let inspection = inspect(&path).unwrap();
     assert!(inspection.gps.is_none(), "{inspection:?}");
@@ -234,7 +231,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (0usize..1 << 20).prop_map(Mutation::Truncate),
         prop::collection::vec((0usize..1 << 20, any::<u8>()), 1..12).prop_map(Mutation::Overwrite),
-        ((0usize..1 << 20), prop::collection::vec(any::<u8>(), 1..64)).prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        ((0usize..1 << 20), prop::collection::vec(any::<u8>(), 1..64))
+            .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
     ]
 }
 

@@ -17,15 +17,21 @@ use rectify_core::ledger::{Ledger, NewReport, NewVillage};
 use rectify_core::store::OpenMode;
 use serde_json::json;
 
+mod photo;
+
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
 fn main() -> Outcome {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|arg| arg == "--quick");
     let suites: Vec<&str> = args.iter().map(String::as_str).filter(|arg| !arg.starts_with("--")).collect();
+    if args.first().map(String::as_str) == Some("__measure") {
+        return photo::measure_child(&args[1..]);
+    }
     match suites.as_slice() {
         ["ledger"] => ledger(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger".into()),
+        ["photo"] => photo::run(quick),
+        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo".into()),
     }
 }
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs, on Debian, the programs the build needs and (with --for-tests) those the tests compare
+# against, when they are missing. Sourced or run by demo.sh and test-all.sh; needs root or sudo only
+# when something is missing.
+set -euo pipefail
+
+need_apt=()
+command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# libjpeg-turbo is built from source: cmake drives it, nasm assembles its x86 SIMD code.
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
+if [ "${1:-}" = "--for-tests" ]; then
+    # The photo tests compare with exiftool; the photo benchmark's anchor is vipsthumbnail.
+    command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
+    command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
+fi
+if ((${#need_apt[@]})); then
+    echo "== installing: ${need_apt[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
