@@ -198,26 +198,66 @@ fn exif_with_offsets_out_of_range_or_zero_denominators_still_ingests_with_flags(
 }
 
 #[test]
-fn a_decompression_bomb_does_not_raise_peak_memory() {
-    // Peak memory is per process and tests share one, so only a gross rise is meaningful here; the
-    // benchmark measures peak memory of whole processes.
+fn stray_bytes_before_the_exif_block_hide_neither_the_exif_nor_the_pixels() {
     let device = device();
-    let bomb = device.file("bomb.jpg", &with_frame_size(&synthetic::jpeg(64, 64, 1, 80, None), 65_000, 65_000));
-    let before = peak_rss_kb();
-    for _ in 0..3 {
-        assert!(device.ingest_or_refuse(&bomb).is_err());
-    }
-    let rise = peak_rss_kb().saturating_sub(before);
-    assert!(rise < 64 * 1024, "peak memory rose by {rise} KB refusing a bomb");
+    let clean = synthetic::jpeg(640, 480, 8, 90, Some(&camera_capture()));
+    // Start of image, a short APP0 segment, four stray bytes, then the Exif segment and the rest.
+    let mut dirty = clean[..2].to_vec();
+    dirty.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00]);
+    dirty.extend_from_slice(&[0x00, 0x42, 0x13, 0x37]);
+    dirty.extend_from_slice(&clean[2..]);
+    let path = device.file("stray.jpg", &dirty);
+    let inspection = inspect(&path).unwrap();
+    assert_eq!((inspection.orientation, inspection.gps.is_some()), (6, true));
+    let report = device.ledger.ingest_photo(&path).unwrap();
+    assert_eq!((report.photo.width, report.photo.height), (Some(480), Some(640)), "turned upright");
+    assert!(report.flags.is_empty(), "{:?}", report.flags);
 }
 
-fn peak_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// Ingests `file` in a fresh `photo-probe` process and returns its peak RSS in MB and what it printed.
+fn probe_peak_mb(dir: &Path, file: &Path) -> (f64, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bench"))
+        .arg("__measure")
+        .arg(env!("CARGO_BIN_EXE_photo-probe"))
+        .arg(dir)
+        .arg(file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    (report["peak_rss_kb"].as_f64().unwrap() / 1024.0, report["stdout"].as_str().unwrap().to_string())
+}
+
+/// A flat `width`×`height` JPEG: cheap to make at any size, and its decode costs the same memory.
+fn flat(width: usize, height: usize) -> Vec<u8> {
+    use rectify_core::photo::codec::{Picture, Plane, encode};
+    let plane = |w: usize, h: usize, value: u8| Plane { width: w, height: h, stride: w, data: vec![value; w * h] };
+    let (half_w, half_h) = (width.div_ceil(2), height.div_ceil(2));
+    let picture = Picture {
+        luma: plane(width, height, 90),
+        chroma: Some([plane(half_w, half_h, 120), plane(half_w, half_h, 140)]),
+    };
+    encode(&picture, 80).unwrap()
+}
+
+#[test]
+fn peak_memory_stays_bounded_whatever_the_pixel_count() {
+    let device = device();
+    let (baseline, printed) = probe_peak_mb(device.dir.path(), &device.file("tiny.jpg", &flat(64, 64)));
+    assert!(printed.contains("stored"), "{printed}");
+
+    // A header claiming 65000×65000 is refused before any pixel memory is taken.
+    let bomb = device.file("bomb.jpg", &with_frame_size(&flat(64, 64), 65_000, 65_000));
+    let (peak, printed) = probe_peak_mb(&device.dir.path().join("bomb"), &bomb);
+    assert!(printed.contains("over the limit"), "{printed}");
+    assert!(peak - baseline < 8.0, "refusing a bomb took {peak:.1} MB, the baseline is {baseline:.1} MB");
+
+    // 24 MP is decoded at half size: 3000×2000 planes (9 MB), not 36 MB of full-size planes or 72 MB of RGB.
+    let big = device.file("big.jpg", &flat(6000, 4000));
+    let (peak, printed) = probe_peak_mb(&device.dir.path().join("big"), &big);
+    assert!(printed.contains("stored"), "{printed}");
+    assert!(peak - baseline < 36.0, "a 24 MP ingest took {peak:.1} MB, the baseline is {baseline:.1} MB");
+    println!("peak RSS: baseline {baseline:.1} MB, 24 MP ingest {peak:.1} MB");
 }
 
 #[derive(Debug, Clone)]

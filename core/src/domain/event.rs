@@ -261,6 +261,16 @@ impl<'de> Deserialize<'de> for EventBody {
     }
 }
 
+impl crate::domain::photo::PhotoRole {
+    /// What an event's photos show: the fix for a strike-off, the problem otherwise.
+    pub fn of(body: &EventBody) -> Self {
+        match body {
+            EventBody::StrikeOffRequested(_) => Self::After,
+            _ => Self::Before,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

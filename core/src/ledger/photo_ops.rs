@@ -94,12 +94,7 @@ impl Evidence {
                 (Some(_), Some(state)) => role == PhotoRole::After && state.before_photos.contains(&picture.hash),
                 (Some(_), None) => false,
             };
-            let nearest = known
-                .iter()
-                .filter(|picture| suspicious(picture))
-                .map(|picture| (phash::distance(phash, picture.phash), picture))
-                .filter(|(bits, _)| *bits <= policy.same_picture_distance)
-                .min_by_key(|(bits, _)| *bits);
+            let nearest = nearest(phash, known.iter().filter(|picture| suspicious(picture)), policy);
             if let Some((bits_apart, picture)) = nearest {
                 flags.push(EvidenceFlag::Reused {
                     photo: picture.hash.clone(),
@@ -115,6 +110,19 @@ impl Evidence {
         }
         flags
     }
+}
+
+/// The closest of `candidates` to `phash` within the policy's distance; an issue's photo wins a tie
+/// over a photo not yet used anywhere.
+fn nearest<'k>(
+    phash: u64,
+    candidates: impl Iterator<Item = &'k KnownPicture>,
+    policy: &EvidencePolicy,
+) -> Option<(u32, &'k KnownPicture)> {
+    candidates
+        .map(|picture| (phash::distance(phash, picture.phash), picture))
+        .filter(|(bits, _)| *bits <= policy.same_picture_distance)
+        .min_by_key(|(bits, picture)| (*bits, picture.issue_id.is_none()))
 }
 
 /// The answer to `rectify photo ingest`.
@@ -170,9 +178,18 @@ impl Ledger {
 
     /// Reads, checks and stores one photo without touching the database's write lock.
     pub(crate) fn prepare_photo(&self, path: &Path) -> Result<Prepared> {
+        self.store.read(|conn| self.prepare_photo_with(path, |sha| photos::by_source(conn, sha)))
+    }
+
+    /// [`Ledger::prepare_photo`], finding earlier ingests of the same original with `lookup`.
+    pub(crate) fn prepare_photo_with(
+        &self,
+        path: &Path,
+        lookup: impl Fn(&PhotoHash) -> rusqlite::Result<Option<PhotoRecord>>,
+    ) -> Result<Prepared> {
         let files = self.photo_files()?;
         let source = Source::read(path)?;
-        if let Some(record) = self.store.read(|conn| Ok::<_, RectifyError>(photos::by_source(conn, &source.sha256)?))? {
+        if let Some(record) = lookup(&source.sha256)? {
             return Ok(Prepared::Known(Box::new(record)));
         }
         Ok(Prepared::Fresh(Box::new(source.ingest(files, &self.ingest)?)))
@@ -197,9 +214,21 @@ impl Ledger {
     }
 
     pub(crate) fn discard_prepared(&self, prepared: &[(PathBuf, Prepared)]) {
-        if let Some(files) = &self.photos {
-            prepared.iter().flat_map(|(_, photo)| photo.newly_written()).for_each(|path| files.discard(&path));
+        self.discard_written(prepared.iter().flat_map(|(_, photo)| photo.newly_written()).collect());
+    }
+
+    /// Removes files this process wrote for a transaction that failed, unless a row refers to them by
+    /// now (another process may have stored the same picture and committed meanwhile). What slips
+    /// through either way is an unreferenced file, which pruning removes.
+    pub(crate) fn discard_written(&self, written: Vec<String>) {
+        let Some(files) = &self.photos else { return };
+        if written.is_empty() {
+            return;
         }
+        let Ok(referenced) = self.store.read(|conn| Ok::<_, RectifyError>(photos::referenced_paths(conn)?)) else {
+            return;
+        };
+        written.iter().filter(|path| !referenced.contains(*path)).for_each(|path| files.discard(path));
     }
 
     /// Ingests a photo on its own, before any report or strike-off uses it: the evidence image and the
@@ -214,12 +243,7 @@ impl Ledger {
             let known = photos::pictures(tx)?;
             let mut flags = evidence.own_flags.clone();
             if let Some(phash) = evidence.phash {
-                let same = known
-                    .iter()
-                    .filter(|picture| picture.hash != evidence.hash)
-                    .map(|picture| (phash::distance(phash, picture.phash), picture))
-                    .filter(|(bits, _)| *bits <= policy.same_picture_distance)
-                    .min_by_key(|(bits, picture)| (*bits, picture.issue_id.is_none()));
+                let same = nearest(phash, known.iter().filter(|picture| picture.hash != evidence.hash), &policy);
                 if let Some((bits_apart, picture)) = same {
                     flags.push(EvidenceFlag::Reused {
                         photo: picture.hash.clone(),
@@ -269,12 +293,16 @@ impl Ledger {
         let candidates = self.store.read(|conn| Ok::<_, RectifyError>(photos::prunable(conn)?))?;
         let mut report = PruneReport::default();
         for (hash, path, original) in candidates {
-            let mut freed = 0;
-            for relative in std::iter::once(&path).chain(original.as_ref()) {
+            // Row first, then the files, and only files no other row still refers to (paths are
+            // content hashes, so two rows can share one). A crash in between leaves an unreferenced
+            // file, which the sweep below removes on a later prune.
+            self.store.write(|tx| Ok::<_, RectifyError>(photos::mark_pruned(tx, &hash)?))?;
+            let referenced = self.store.read(|conn| Ok::<_, RectifyError>(photos::referenced_paths(conn)?))?;
+            for relative in std::iter::once(&path).chain(original.as_ref()).filter(|path| !referenced.contains(*path)) {
                 let full = files.path_of(relative);
-                freed += std::fs::metadata(&full).map(|meta| meta.len()).unwrap_or(0);
+                let size = std::fs::metadata(&full).map(|meta| meta.len()).unwrap_or(0);
                 match std::fs::remove_file(&full) {
-                    Ok(()) => {}
+                    Ok(()) => report.bytes_freed += size,
                     Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
                     Err(err) => {
                         return Err(RectifyError::Storage {
@@ -283,11 +311,7 @@ impl Ledger {
                     }
                 }
             }
-            // Row after file: a crash in between leaves a row pointing at nothing, which the next prune
-            // finishes; never a file that no row accounts for.
-            self.store.write(|tx| Ok::<_, RectifyError>(photos::mark_pruned(tx, &hash)?))?;
             report.photos += 1;
-            report.bytes_freed += freed;
         }
         let referenced = self.store.read(|conn| Ok::<_, RectifyError>(photos::referenced_paths(conn)?))?;
         for (relative, size) in files.files_older_than(ORPHAN_AGE) {

@@ -80,17 +80,17 @@ impl Ledger {
             profile::save_counters(tx, batch.counters)?;
             Ok(value)
         });
-        if result.is_err()
-            && let Some(store) = &self.photos
-        {
-            written.iter().for_each(|path| store.discard(path));
+        if result.is_err() {
+            self.discard_written(written);
         }
         result
     }
 
     /// Records a new issue.
     pub fn report(&self, new: &NewReport) -> Result<IssueState> {
-        check_photo_count(new.photos.len())?;
+        if !new.photos.is_empty() {
+            self.precheck_report(new)?;
+        }
         let prepared = self.prepare_photos(&new.photos)?;
         self.batch_with(prepared, |batch| batch.report(new))
     }
@@ -150,66 +150,33 @@ impl Batch<'_> {
 
     /// Records a new issue in this batch.
     pub fn report(&mut self, new: &NewReport) -> Result<IssueState> {
-        let (_, problem) = self.ledger.catalogue.problem_type(&new.category)?;
-        let (category, deadline_days) = (problem.code.clone(), problem.deadline_days);
-        let location = Location::new(new.lat, new.lon, new.accuracy_m)?;
-        let note = note(new.note.as_ref())?;
-        check_photo_count(new.photos.len())?;
-        let village_id = match &new.village_code {
-            Some(code) => {
-                let code = validate::village_code(code)?;
-                places::village_by_code(self.tx, &code)?.ok_or_else(|| unknown_village(&code))?.id
-            }
-            None => match self.profile.villages.as_slice() {
-                [only] => *only,
-                _ => {
-                    return Err(RectifyError::invalid(
-                        "say which village the issue is in with --village CODE (this device answers for more than one, or none)",
-                    ));
-                }
-            },
-        };
-        let body = EventBody::Reported(Reported {
-            village_id,
-            category,
-            location,
-            note,
-            deadline: deadline_after(self.ledger.clock.now(), deadline_days),
-            catalogue_version: self.ledger.catalogue.version,
-        });
-        self.authorize(village_id, None, &body)?;
+        let (village_id, body) = draft_report(self.tx, self.ledger, &self.profile, new)?;
+        let probe = self.event(IssueId::new(), None, body.clone(), Vec::new());
+        check_request(self.tx, &self.profile, village_id, None, &probe)?;
         let photos = self.store_photos(&new.photos, None, PhotoRole::Before)?;
-        self.append(IssueId::new(), None, body, photos)
+        self.append(probe.issue_id, None, body, photos)
     }
 
     /// Applies a command to an existing issue in this batch.
     pub fn act(&mut self, issue: IssueId, command: &Command) -> Result<IssueState> {
         let state = issues::load_state(self.tx, issue)?
             .ok_or_else(|| RectifyError::not_found(format!("no issue {issue} on this device")))?;
-        let (body, photo_paths, role): (EventBody, &[PathBuf], PhotoRole) = match command {
+        let (body, photo_paths): (EventBody, &[PathBuf]) = match command {
             Command::Assign { deadline } => {
-                (EventBody::Assigned(Assigned { assignee: None, deadline: *deadline }), &[], PhotoRole::Before)
+                (EventBody::Assigned(Assigned { assignee: None, deadline: *deadline }), &[])
             }
             Command::AttachPhotos { photos, note: text } => {
                 if photos.is_empty() {
                     return Err(RectifyError::invalid("attach at least one photo with --photo FILE"));
                 }
-                (EventBody::PhotoAttached(PhotoAttached { note: note(text.as_ref())? }), photos, PhotoRole::Before)
+                (EventBody::PhotoAttached(PhotoAttached { note: note(text.as_ref())? }), photos)
             }
-            Command::StrikeOff { photos, note: text } => (
-                EventBody::StrikeOffRequested(StrikeOffRequested { note: note(text.as_ref())? }),
-                photos,
-                PhotoRole::After,
-            ),
-            Command::Accept { note: text } => {
-                (EventBody::Accepted(Accepted { note: note(text.as_ref())? }), &[], PhotoRole::Before)
+            Command::StrikeOff { photos, note: text } => {
+                (EventBody::StrikeOffRequested(StrikeOffRequested { note: note(text.as_ref())? }), photos)
             }
-            Command::Reject { reason: text } => {
-                (EventBody::Rejected(Rejected { reason: reason(text)? }), &[], PhotoRole::Before)
-            }
-            Command::Reopen { reason: text } => {
-                (EventBody::Reopened(Reopened { reason: reason(text)? }), &[], PhotoRole::Before)
-            }
+            Command::Accept { note: text } => (EventBody::Accepted(Accepted { note: note(text.as_ref())? }), &[]),
+            Command::Reject { reason: text } => (EventBody::Rejected(Rejected { reason: reason(text)? }), &[]),
+            Command::Reopen { reason: text } => (EventBody::Reopened(Reopened { reason: reason(text)? }), &[]),
             Command::Withdraw { duplicate_of, note: text } => {
                 let reason = match duplicate_of {
                     Some(other) => {
@@ -222,15 +189,16 @@ impl Batch<'_> {
                     }
                     None => WithdrawReason::FalseReport,
                 };
-                (EventBody::Withdrawn(Withdrawn { reason, note: note(text.as_ref())? }), &[], PhotoRole::Before)
+                (EventBody::Withdrawn(Withdrawn { reason, note: note(text.as_ref())? }), &[])
             }
             Command::Comment { text } => {
                 let text = validate::text("comment", text, MAX_NOTE_CHARS)?;
-                (EventBody::Comment(Comment { text }), &[], PhotoRole::Before)
+                (EventBody::Comment(Comment { text }), &[])
             }
         };
         check_photo_count(photo_paths.len())?;
         self.check(&state, &body)?;
+        let role = PhotoRole::of(&body);
         let photos = self.store_photos(photo_paths, Some(&state), role)?;
         self.append(issue, Some(state), body, photos)
     }
@@ -238,15 +206,6 @@ impl Batch<'_> {
     fn check(&self, state: &IssueState, body: &EventBody) -> Result<()> {
         let probe = self.event(state.id, Some(state), body.clone(), Vec::new());
         check_request(self.tx, &self.profile, state.village_id, Some(state), &probe)
-    }
-
-    fn authorize(&self, village_id: VillageId, state: Option<&IssueState>, body: &EventBody) -> Result<()> {
-        let label =
-            places::village(self.tx, village_id)?.map_or_else(|| village_id.to_string(), |v| v.code().to_string());
-        if let Some(action) = Action::of(body) {
-            authorize(&self.profile, action, village_id, &label, state)?;
-        }
-        Ok(())
     }
 
     fn event(&self, issue: IssueId, state: Option<&IssueState>, body: EventBody, photos: Vec<PhotoHash>) -> Event {
@@ -300,16 +259,25 @@ impl Batch<'_> {
         let offset = self.ledger.device_offset();
         let known = photos::pictures(self.tx)?;
         let mut admitted: Vec<(PhotoHash, Vec<EvidenceFlag>)> = Vec::new();
+        let mut handled: Vec<&PathBuf> = Vec::new();
         for path in paths {
-            let prepared = match self.prepared.iter().position(|(done, _)| done == path) {
-                Some(index) => self.prepared.swap_remove(index).1,
+            if handled.contains(&path) {
+                continue;
+            }
+            handled.push(path);
+            let inline;
+            let prepared = match self.prepared.iter().find(|(done, _)| done == path) {
+                Some((_, photo)) => photo,
                 None => {
-                    let photo = self.ledger.prepare_photo(path)?;
-                    self.written.extend(photo.newly_written());
-                    photo
+                    // Not prepared before the transaction (a batch): decode here, and look the original
+                    // up through this transaction so a photo admitted earlier in it is found.
+                    let tx = self.tx;
+                    inline = self.ledger.prepare_photo_with(path, |sha| photos::by_source(tx, sha))?;
+                    self.written.extend(inline.newly_written());
+                    &inline
                 }
             };
-            let evidence = photo_ops::admit(self.tx, &prepared, &policy, now)?;
+            let evidence = photo_ops::admit(self.tx, prepared, &policy, now)?;
             if admitted.iter().any(|(hash, _)| *hash == evidence.hash) {
                 continue;
             }
@@ -347,6 +315,43 @@ fn draft(
     }
 }
 
+/// Validates a report and builds its event body, reading places from `conn`.
+fn draft_report(
+    conn: &rusqlite::Connection,
+    ledger: &Ledger,
+    profile: &DeviceProfile,
+    new: &NewReport,
+) -> Result<(VillageId, EventBody)> {
+    let (_, problem) = ledger.catalogue.problem_type(&new.category)?;
+    let (category, deadline_days) = (problem.code.clone(), problem.deadline_days);
+    let location = Location::new(new.lat, new.lon, new.accuracy_m)?;
+    let note = note(new.note.as_ref())?;
+    check_photo_count(new.photos.len())?;
+    let village_id = match &new.village_code {
+        Some(code) => {
+            let code = validate::village_code(code)?;
+            places::village_by_code(conn, &code)?.ok_or_else(|| unknown_village(&code))?.id
+        }
+        None => match profile.villages.as_slice() {
+            [only] => *only,
+            _ => {
+                return Err(RectifyError::invalid(
+                    "say which village the issue is in with --village CODE (this device answers for more than one, or none)",
+                ));
+            }
+        },
+    };
+    let body = EventBody::Reported(Reported {
+        village_id,
+        category,
+        location,
+        note,
+        deadline: deadline_after(ledger.clock.now(), deadline_days),
+        catalogue_version: ledger.catalogue.version,
+    });
+    Ok((village_id, body))
+}
+
 /// The role and state-machine checks of a request against an existing issue.
 fn check_request(
     conn: &rusqlite::Connection,
@@ -364,6 +369,16 @@ fn check_request(
 }
 
 impl Ledger {
+    /// [`Ledger::precheck`] for a report: input, village and role, before its photos are decoded.
+    fn precheck_report(&self, new: &NewReport) -> Result<()> {
+        self.store.read(|conn| {
+            let (profile, counters) = profile::load(conn)?.ok_or_else(not_initialised)?;
+            let (village_id, body) = draft_report(conn, self, &profile, new)?;
+            let probe = draft(&profile, counters, self.clock.now(), IssueId::new(), None, body, Vec::new());
+            check_request(conn, &profile, village_id, None, &probe)
+        })
+    }
+
     /// Refuses a photo-bearing request the role or the state machine would refuse anyway, before any
     /// photo is decoded: a refused request costs nothing. The transaction checks again.
     fn precheck(&self, issue: IssueId, body: EventBody) -> Result<()> {

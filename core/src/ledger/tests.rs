@@ -192,6 +192,7 @@ fn bad_reports_are_refused_with_the_reason_and_write_nothing() {
         lon: 120.51,
         ..NewReport::default()
     };
+    let good = f.jpeg("good.jpg", 7);
     let cases: Vec<(NewReport, &str)> = vec![
         (NewReport { note: Some("  ".into()), ..base.clone() }, "note is empty"),
         (NewReport { note: Some("x".repeat(1001)), ..base.clone() }, "limit is 1000"),
@@ -202,6 +203,14 @@ fn bad_reports_are_refused_with_the_reason_and_write_nothing() {
         (NewReport { village_code: Some("990009009009".into()), ..base.clone() }, "no village with code"),
         (NewReport { photos: vec![f.path.with_file_name("missing.jpg")], ..base.clone() }, "does not exist"),
         (NewReport { photos: vec![f.path.clone()], ..base.clone() }, "not a JPEG"),
+        // Refused before its photo is decoded, and with nothing left on disk.
+        (
+            NewReport { village_code: Some("990009009009".into()), photos: vec![good.clone()], ..base.clone() },
+            "no village",
+        ),
+        (NewReport { category: "volcano".into(), photos: vec![good.clone()], ..base.clone() }, "unknown category"),
+        // The first photo is decoded and stored, the second refused: the first must go again.
+        (NewReport { photos: vec![good.clone(), f.path.clone()], ..base.clone() }, "not a JPEG"),
     ];
     for (report, expected) in cases {
         let err = refused_without_trace(&f, |ledger| ledger.report(&report));

@@ -62,14 +62,11 @@ fn corrupt(err: turbojpeg::Error) -> DecodeError {
     if detail.contains("Premature end") { DecodeError::Truncated } else { DecodeError::Corrupt { detail } }
 }
 
-/// libjpeg reports some damage as a warning and decodes on. Stray bytes between two markers (a common
-/// fault of photo editors) leave every pixel intact, so that warning is accepted; any other one (a
-/// short or broken entropy-coded segment leaves grey blocks) refuses the photo.
+/// libjpeg reports some damage as a warning and decodes on, leaving grey blocks; every warning refuses
+/// the photo. (Stray bytes between the header's markers, the one harmless case, are removed before
+/// decoding: see [`super::jpeg::without_stray_bytes`].)
 fn finished(result: Result<(), turbojpeg::Error>) -> Result<(), DecodeError> {
-    match result {
-        Err(turbojpeg::Error::TurboJpegError(message)) if message.contains("extraneous bytes before marker") => Ok(()),
-        other => other.map_err(corrupt),
-    }
+    result.map_err(corrupt)
 }
 
 /// Reads the frame header and applies the pixel limits, so a decompression bomb is refused before any

@@ -128,8 +128,12 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
         _ => return None,
     };
     let (hours, minutes) = rest.split_once(':')?;
-    let seconds = hours.parse::<i32>().ok()? * 3600 + minutes.parse::<i32>().ok()? * 60;
-    FixedOffset::east_opt(sign * seconds)
+    let digits = |text: &str| text.bytes().all(|byte| byte.is_ascii_digit()).then(|| text.parse::<u8>().ok()).flatten();
+    let (hours, minutes) = (digits(hours)?, digits(minutes)?);
+    if hours > 18 || minutes > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (i32::from(hours) * 3600 + i32::from(minutes) * 60))
 }
 
 fn rational(value: &Value, index: usize) -> Result<Option<f64>, String> {
@@ -274,6 +278,9 @@ mod tests {
         assert_eq!(taken.instant(china).to_rfc3339(), "2022-08-14T06:12:31+00:00");
         assert_eq!(parse_offset("-03:30"), FixedOffset::east_opt(-(3 * 3600 + 1800)));
         assert_eq!(parse_offset("Z"), None);
+        assert_eq!(parse_offset("+600000:00"), None);
+        assert_eq!(parse_offset("+-5:-30"), None);
+        assert_eq!(parse_offset("+99:00"), None);
     }
 
     #[test]

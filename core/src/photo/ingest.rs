@@ -126,6 +126,11 @@ impl Source {
         self.cleaned.as_deref().unwrap_or(&self.bytes)
     }
 
+    /// The capture metadata from the file's Exif block.
+    fn capture(&self) -> Capture {
+        exif::read(jpeg::exif(&self.bytes))
+    }
+
     fn rejected(&self, reason: DecodeError) -> PhotoError {
         PhotoError::Rejected { path: self.path.clone(), reason }
     }
@@ -137,7 +142,7 @@ impl Source {
         let header = decoder.read_header(self.decodable()).map_err(|err| {
             self.rejected(DecodeError::Corrupt { detail: format!("no readable frame header ({err})") })
         })?;
-        let capture = exif::read(jpeg::markers(&self.bytes).exif);
+        let capture = self.capture();
         Ok(Inspection {
             width: dimension(header.width),
             height: dimension(header.height),
@@ -153,7 +158,7 @@ impl Source {
     /// Decodes, makes the evidence image and thumbnail, and stores them. On error nothing new is left in
     /// the store.
     pub fn ingest(&self, store: &PhotoStore, options: &IngestOptions) -> Result<Ingested, PhotoError> {
-        let capture = exif::read(jpeg::markers(&self.bytes).exif);
+        let capture = self.capture();
         let (header, decoder) = codec::header(self.decodable(), &options.limits).map_err(|err| self.rejected(err))?;
         let picture = codec::decode_with(self.decodable(), header, decoder, options.evidence_long_side)
             .map_err(|err| self.rejected(err))?;

@@ -41,31 +41,31 @@ pub fn require_jpeg(bytes: &[u8]) -> Result<(), DecodeError> {
     }
 }
 
-/// The frame header: pixel size and coding process, from the first start-of-frame marker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Frame {
-    pub width: u32,
-    pub height: u32,
-    pub progressive: bool,
-}
-
-/// What a walk over the markers before the image data found.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Markers<'a> {
-    /// The TIFF structure inside the first `APP1 "Exif\0\0"` segment.
-    pub exif: Option<&'a [u8]>,
-    pub frame: Option<Frame>,
-}
-
 const EXIF_HEADER: &[u8] = b"Exif\0\0";
 
-/// Walks the markers from the start of the file up to the first scan.
-pub fn markers(bytes: &[u8]) -> Markers<'_> {
-    let mut found = Markers::default();
+/// One marker segment before the image data: its marker byte and where it lies, marker included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    marker: u8,
+    start: usize,
+    end: usize,
+}
+
+/// The segments from the start of the file up to and including the start of scan (whose `end` is the
+/// end of the file), and whether stray bytes sat between any two of them. The walk stops at a segment
+/// that runs past the end of the file.
+fn segments(bytes: &[u8]) -> (Vec<Segment>, bool) {
+    let mut found = Vec::new();
+    let mut stray = false;
     let mut at = 2; // after SOI
     while at + 4 <= bytes.len() {
         if bytes[at] != 0xFF {
-            break;
+            stray = true;
+            match bytes[at..].iter().position(|byte| *byte == 0xFF) {
+                Some(skip) => at += skip,
+                None => break,
+            }
+            continue;
         }
         let marker = bytes[at + 1];
         if marker == 0xFF {
@@ -73,61 +73,43 @@ pub fn markers(bytes: &[u8]) -> Markers<'_> {
             continue;
         }
         if marker == 0xD8 || (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
-            at += 2; // markers without a length
+            found.push(Segment { marker, start: at, end: at + 2 }); // markers without a length
+            at += 2;
             continue;
         }
-        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
-        let Some(payload) = length.checked_sub(2).and_then(|len| bytes.get(at + 4..at + 4 + len)) else {
+        if marker == 0xDA {
+            found.push(Segment { marker, start: at, end: bytes.len() });
             break;
-        };
-        match marker {
-            0xE1 if found.exif.is_none() && payload.starts_with(EXIF_HEADER) => {
-                found.exif = Some(&payload[EXIF_HEADER.len()..]);
-            }
-            // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && found.frame.is_none() && payload.len() >= 5 => {
-                found.frame = Some(Frame {
-                    height: u32::from(u16::from_be_bytes([payload[1], payload[2]])),
-                    width: u32::from(u16::from_be_bytes([payload[3], payload[4]])),
-                    progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
-                });
-            }
-            0xDA | 0xD9 => break, // start of scan, end of image
-            _ => {}
         }
+        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        if length < 2 || at + 2 + length > bytes.len() {
+            break;
+        }
+        found.push(Segment { marker, start: at, end: at + 2 + length });
         at += 2 + length;
     }
-    found
+    (found, stray)
+}
+
+/// The TIFF structure inside the first `APP1 "Exif\0\0"` segment before the image data.
+pub fn exif(bytes: &[u8]) -> Option<&[u8]> {
+    segments(bytes).0.into_iter().find_map(|segment| {
+        let payload = &bytes[segment.start + 4.min(segment.end - segment.start)..segment.end];
+        (segment.marker == 0xE1 && payload.starts_with(EXIF_HEADER)).then(|| &payload[EXIF_HEADER.len()..])
+    })
 }
 
 /// A copy of the file without stray bytes between the markers before the image data, when there are
 /// any. Photo editors sometimes leave such bytes; libjpeg then refuses even to read the header, though
 /// no pixel is affected. Nothing after the start of scan is touched.
 pub fn without_stray_bytes(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut kept: Vec<&[u8]> = vec![&bytes[..2.min(bytes.len())]];
-    let mut at = 2;
-    let mut stray = false;
-    while at + 4 <= bytes.len() {
-        if bytes[at] != 0xFF {
-            stray = true;
-            at += bytes[at..].iter().position(|byte| *byte == 0xFF)?;
-            continue;
-        }
-        let marker = bytes[at + 1];
-        if marker == 0xFF {
-            at += 1;
-            continue;
-        }
-        if marker == 0xDA {
-            kept.push(&bytes[at..]);
-            break;
-        }
-        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
-        let end = (at + 2 + length).min(bytes.len());
-        kept.push(&bytes[at..end]);
-        at = end;
+    let (segments, stray) = segments(bytes);
+    if !stray {
+        return None;
     }
-    stray.then(|| kept.concat())
+    let mut kept = bytes[..2.min(bytes.len())].to_vec();
+    segments.iter().for_each(|segment| kept.extend_from_slice(&bytes[segment.start..segment.end]));
+    Some(kept)
 }
 
 /// Places an `APP1` Exif segment right after the start-of-image marker of `jpeg`.
@@ -164,10 +146,11 @@ mod tests {
     fn a_marker_running_past_the_end_stops_the_walk() {
         // APP1 claiming 0xFFFF bytes in an 8-byte file.
         let bytes = [0xFF, 0xD8, 0xFF, 0xE1, 0xFF, 0xFF, b'E', b'x'];
-        assert_eq!(markers(&bytes), Markers::default());
+        assert_eq!(exif(&bytes), None);
         // A zero length (less than its own two bytes) is refused too.
         let bytes = [0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x00, 0, 0, 0, 0];
-        assert_eq!(markers(&bytes), Markers::default());
+        assert_eq!(exif(&bytes), None);
+        assert_eq!(without_stray_bytes(&bytes), None);
     }
 
     #[test]
@@ -184,8 +167,11 @@ mod tests {
     fn exif_is_inserted_after_start_of_image_and_found_again() {
         let jpeg = [0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 2, 0, 3, 1, 1, 0x11, 0, 0xFF, 0xD9];
         let out = with_exif(&jpeg, b"II*\0tiff").unwrap();
-        let found = markers(&out);
-        assert_eq!(found.exif, Some(&b"II*\0tiff"[..]));
-        assert_eq!(found.frame, Some(Frame { width: 3, height: 2, progressive: false }));
+        assert_eq!(exif(&out), Some(&b"II*\0tiff"[..]));
+        // Stray bytes before the Exif segment do not hide it.
+        let mut dirty = out[..2].to_vec();
+        dirty.extend_from_slice(&[0x13, 0x37]);
+        dirty.extend_from_slice(&out[2..]);
+        assert_eq!(exif(&dirty), Some(&b"II*\0tiff"[..]));
     }
 }

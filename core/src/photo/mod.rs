@@ -1,7 +1,3 @@
-//! The device's photo store: content-addressed files beside the database. A photo's path is taken from
-//! the SHA-256 of its bytes, so storing the same bytes twice keeps one file, and a file is only ever
-//! written whole (temp file, fsync, rename) so a crash leaves either the complete photo or none.
-
 //! Photo evidence on the device: ingest (Exif, scaled decode, upright evidence image and thumbnail,
 //! perceptual hash) and the content-addressed store the files live in.
 //!
@@ -142,6 +138,12 @@ impl PhotoStore {
         let target = self.root.join(&relative_path);
         let byte_size = bytes.len() as u64;
         if fs::metadata(&target).is_ok_and(|meta| meta.len() == byte_size) {
+            // Freshen it: an old unreferenced file is what pruning removes, and this one is about to be
+            // referenced again.
+            let _ = fs::File::options()
+                .write(true)
+                .open(&target)
+                .and_then(|file| file.set_modified(std::time::SystemTime::now()));
             return Ok(StoredPhoto { hash, byte_size, relative_path, newly_written: false });
         }
         let io = |path: &Path| {

@@ -92,7 +92,7 @@ mod tests {
         let first = jpeg(64, 48, 7, 90, Some(&capture));
         assert_eq!(first, jpeg(64, 48, 7, 90, Some(&capture)));
         assert_ne!(first, jpeg(64, 48, 8, 90, Some(&capture)));
-        let back = exif::read(jpeg::markers(&first).exif);
+        let back = exif::read(jpeg::exif(&first));
         assert_eq!(back.orientation, 6);
     }
 }

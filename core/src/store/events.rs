@@ -33,10 +33,7 @@ pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
         event.server_seq.map(|seq| i64::try_from(seq).unwrap_or(i64::MAX)),
         event.verdict.as_ref().map(to_json).transpose()?,
     ])?;
-    let role = match event.body {
-        EventBody::StrikeOffRequested(_) => PhotoRole::After,
-        _ => PhotoRole::Before,
-    };
+    let role = PhotoRole::of(&event.body);
     let mut link =
         tx.prepare_cached("INSERT OR IGNORE INTO event_photos (event_id, hash, role) VALUES (?1, ?2, ?3)")?;
     for hash in &event.photos {

@@ -307,7 +307,8 @@ pub fn usage(conn: &Connection) -> rusqlite::Result<PhotoUsage> {
            coalesce(sum(CASE WHEN original_path IS NOT NULL AND evidence_pruned = 0 THEN source_bytes END), 0), \
            coalesce(sum(office_confirmed = 0), 0), \
            coalesce(sum(CASE WHEN office_confirmed = 0 THEN byte_size END), 0), \
-           coalesce(sum(CASE WHEN office_confirmed = 1 AND evidence_pruned = 0 THEN byte_size END), 0) \
+           coalesce(sum(CASE WHEN office_confirmed = 1 AND evidence_pruned = 0 \
+             THEN byte_size + (CASE WHEN original_path IS NOT NULL THEN source_bytes ELSE 0 END) END), 0) \
          FROM photos",
         [],
         |row| {
