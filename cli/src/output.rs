@@ -292,9 +292,8 @@ impl Printer {
             None => println!("  GPS      none"),
         }
         println!("  taken    {}", inspection.taken_at.as_deref().unwrap_or("unknown"));
-        let camera =
-            [inspection.make.as_deref(), inspection.model.as_deref()].into_iter().flatten().collect::<Vec<_>>();
-        println!("  camera   {}", if camera.is_empty() { "unknown".to_string() } else { camera.join(" ") });
+        let camera = camera(inspection.make.as_deref(), inspection.model.as_deref());
+        println!("  camera   {}", camera.as_deref().unwrap_or("unknown"));
         for problem in &inspection.problems {
             println!("  problem  {problem}");
         }
@@ -346,11 +345,11 @@ impl Printer {
             let alt = capture.alt.map(|alt| format!(", {alt:.1} m")).unwrap_or_default();
             println!("  GPS        {lat:.6}, {lon:.6}{alt}");
         }
-        let camera = [capture.make.as_deref(), capture.model.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+        let camera = camera(capture.make.as_deref(), capture.model.as_deref());
         println!(
             "  taken      {}{}",
             capture.taken_at.as_deref().unwrap_or("unknown time"),
-            if camera.is_empty() { String::new() } else { format!(" on {}", camera.join(" ")) }
+            camera.map(|camera| format!(" on {camera}")).unwrap_or_default()
         );
     }
 
@@ -424,6 +423,12 @@ impl Printer {
         );
         Ok(())
     }
+}
+
+/// "Make Model", or `None` when the photo names neither.
+fn camera(make: Option<&str>, model: Option<&str>) -> Option<String> {
+    let parts: Vec<&str> = [make, model].into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 fn megabytes(bytes: u64) -> String {
