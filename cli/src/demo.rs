@@ -117,6 +117,7 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
             accuracy_m: Some(4.0),
             note: Some(note.into()),
             photos: vec![before],
+            village_reason: None,
         })?;
         issues.push(state.id);
     }

@@ -11,7 +11,7 @@ use rectify_core::clock::{Clock, ManualClock, SystemClock};
 use rectify_core::domain::issue::Status;
 use rectify_core::domain::role::Role;
 use rectify_core::ids::IssueId;
-use rectify_core::ledger::{Command, Ledger, ListFilter, NewReport, NewVillage};
+use rectify_core::ledger::{BoundaryImport, Command, Ledger, ListFilter, NewReport, NewVillage};
 use rectify_core::photo::IngestOptions;
 use rectify_core::store::OpenMode;
 use rectify_core::{RectifyError, Result};
@@ -56,15 +56,40 @@ enum Verb {
         /// GPS accuracy in metres.
         #[arg(long)]
         accuracy: Option<f64>,
-        /// The village's 12-digit code (may be left out when the device answers for one village).
+        /// The village's 12-digit code. Left out, the village boundaries decide (or, without them, the
+        /// one village this device answers for).
         #[arg(long = "village", value_name = "CODE")]
         village: Option<String>,
+        /// Why the issue goes to another village than the one whose boundary holds the point (recorded).
+        #[arg(long, value_name = "TEXT")]
+        village_reason: Option<String>,
         #[arg(long)]
         note: Option<String>,
         /// A JPEG showing the problem (repeatable).
         #[arg(long = "photo", value_name = "FILE")]
         photos: Vec<PathBuf>,
+        /// Record it even though an open issue of the same category is within --duplicate-radius.
+        #[arg(long)]
+        not_duplicate: bool,
+        /// How near (metres) an open issue of the same category must be to count as a likely duplicate.
+        #[arg(long, default_value_t = 15.0)]
+        duplicate_radius: f64,
     },
+    /// Open issues of a category near a spot: check before reporting what may already be on the list.
+    Nearby {
+        #[arg(long)]
+        category: String,
+        #[arg(long, allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        lon: f64,
+        /// Metres.
+        #[arg(long, default_value_t = 15.0)]
+        radius: f64,
+    },
+    /// Points and villages: which village a point is in, and GCJ-02 for Chinese basemaps.
+    #[command(subcommand)]
+    Geo(GeoVerb),
     /// List issues, soonest deadline first.
     List {
         #[arg(long = "village", value_name = "CODE")]
@@ -137,8 +162,8 @@ enum Verb {
     Comment { issue: String, text: String },
     /// The task categories and problem types with their codes.
     Categories,
-    /// Manage the villages this device knows.
-    #[command(subcommand)]
+    /// Manage the villages this device knows: add, import (division CSV or boundary GeoJSON), recode, list.
+    #[command(subcommand, visible_alias = "villages")]
     Village(VillageVerb),
     /// Photos: read one without storing it, ingest one, see and free storage.
     #[command(subcommand)]
@@ -150,6 +175,26 @@ enum Verb {
         /// Folder for the demo database (a fresh temporary folder by default).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GeoVerb {
+    /// The village whose boundary holds the point, or the nearest one and how far.
+    Locate {
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+    },
+    /// WGS-84 to GCJ-02 (for drawing on a Chinese basemap), or back with --to-wgs84.
+    Gcj02 {
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        #[arg(long)]
+        to_wgs84: bool,
     },
 }
 
@@ -193,15 +238,25 @@ enum VillageVerb {
         #[arg(long)]
         weak_base: bool,
     },
-    /// Import the national division list (code,name,streetCode,... CSV).
+    /// Import the national division list (code,name,streetCode,... CSV), or village boundaries
+    /// (GeoJSON Polygon/MultiPolygon features, WGS-84), told apart by the file's content.
     Import {
-        villages_csv: PathBuf,
-        /// The matching streets CSV, to place villages in their towns.
+        file: PathBuf,
+        /// CSV: the matching streets CSV, to place villages in their towns.
         #[arg(long)]
         streets: Option<PathBuf>,
-        /// Where the codes come from, e.g. nbs-2023.
+        /// Where the codes or boundaries come from, e.g. nbs-2023.
         #[arg(long, default_value = "import")]
         source: String,
+        /// GeoJSON: the feature property holding the 12-digit village code.
+        #[arg(long, default_value = "code")]
+        code_prop: String,
+        /// GeoJSON: the feature property holding the village name.
+        #[arg(long, default_value = "name")]
+        name_prop: String,
+        /// GeoJSON: accept rings wound against the right-hand rule, and turn them.
+        #[arg(long)]
+        any_winding: bool,
     },
     /// Record that a village has a new code; its id and issues stay.
     Recode {
@@ -284,8 +339,34 @@ fn run(cli: &Cli) -> Result<()> {
             let profile = ledger.init(user, *role, villages)?;
             out.profile(&ledger, &profile)
         }
-        Verb::Report { category, lat, lon, accuracy, village, note, photos } => {
+        Verb::Report {
+            category,
+            lat,
+            lon,
+            accuracy,
+            village,
+            village_reason,
+            note,
+            photos,
+            not_duplicate,
+            duplicate_radius,
+        } => {
             let ledger = open(cli, OpenMode::MustExist)?;
+            if !not_duplicate {
+                let nearby = ledger.nearby_open_issues(category, *lat, *lon, *duplicate_radius)?;
+                if let Some(first) = nearby.first() {
+                    return Err(RectifyError::invalid(format!(
+                        "likely a duplicate: {} open issue(s) of this category within {duplicate_radius} m, the nearest \
+                         {} ({:.0} m away, {}). Add your photo to it with `rectify attach {} --photo FILE`, or record \
+                         a new issue with --not-duplicate",
+                        nearby.len(),
+                        first.issue.id,
+                        first.distance_m,
+                        first.issue.status.as_str(),
+                        first.issue.id
+                    )));
+                }
+            }
             let state = ledger.report(&NewReport {
                 category: category.clone(),
                 village_code: village.clone(),
@@ -294,8 +375,31 @@ fn run(cli: &Cli) -> Result<()> {
                 accuracy_m: *accuracy,
                 note: note.clone(),
                 photos: photos.clone(),
+                village_reason: village_reason.clone(),
             })?;
             out.recorded(&ledger, &state, "reported")
+        }
+        Verb::Nearby { category, lat, lon, radius } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            out.nearby(&ledger.nearby_open_issues(category, *lat, *lon, *radius)?)
+        }
+        Verb::Geo(GeoVerb::Locate { lat, lon }) => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let located = ledger.locate(*lat, *lon)?.ok_or_else(|| {
+                RectifyError::not_found(
+                    "this device has no village boundaries: import them with `rectify villages import FILE`",
+                )
+            })?;
+            out.located(&located)
+        }
+        Verb::Geo(GeoVerb::Gcj02 { lat, lon, to_wgs84 }) => {
+            rectify_core::domain::validate::Location::new(*lat, *lon, None)?;
+            let (lat, lon) = if *to_wgs84 {
+                rectify_core::geo::gcj02::to_wgs84(*lat, *lon)
+            } else {
+                rectify_core::geo::gcj02::from_wgs84(*lat, *lon)
+            };
+            out.coordinates(lat, lon, if *to_wgs84 { "wgs84" } else { "gcj02" })
         }
         Verb::List { village, zone, status, overdue } => {
             let ledger = open(cli, OpenMode::MustExist)?;
@@ -383,6 +487,15 @@ fn command_of<'v>(ledger: &Ledger, verb: &'v Verb) -> Result<(&'v String, Comman
     })
 }
 
+/// Whether a file starts (after white space) with `{`: GeoJSON rather than CSV.
+fn looks_like_json(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read(&mut head)).unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..read]);
+    text.trim_start_matches('\u{feff}').trim_start().starts_with('{')
+}
+
 fn village(cli: &Cli, out: &output::Printer, verb: &VillageVerb) -> Result<()> {
     let ledger = open(cli, OpenMode::CreateIfMissing)?;
     match verb {
@@ -397,11 +510,19 @@ fn village(cli: &Cli, out: &output::Printer, verb: &VillageVerb) -> Result<()> {
             })?;
             out.village(&village)
         }
-        VillageVerb::Import { villages_csv, streets, source } => {
+        VillageVerb::Import { file, streets, source, code_prop, name_prop, any_winding } => {
+            if looks_like_json(file) {
+                let options = BoundaryImport {
+                    code_property: code_prop.clone(),
+                    name_property: Some(name_prop.clone()),
+                    any_winding: *any_winding,
+                    source: source.clone(),
+                };
+                return out.boundaries_imported(&ledger.import_boundaries(file, &options)?);
+            }
             let mut progress = output::Progress::new(cli.json, "importing villages");
-            let report = ledger.import_divisions(villages_csv, streets.as_deref(), source, &mut |done, total| {
-                progress.update(done, total)
-            })?;
+            let report = ledger
+                .import_divisions(file, streets.as_deref(), source, &mut |done, total| progress.update(done, total))?;
             progress.finish();
             out.import(&report)
         }

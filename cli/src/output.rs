@@ -11,7 +11,8 @@ use rectify_core::domain::issue::IssueState;
 use rectify_core::domain::place::Village;
 use rectify_core::domain::role::DeviceProfile;
 use rectify_core::ledger::{
-    ImportReport, IngestReport, IssueDetail, Ledger, NegativeList, OutboxSummary, PruneReport, VillageView,
+    BoundaryImportReport, ImportReport, IngestReport, IssueDetail, Ledger, LocatedVillage, NearbyIssue, NegativeList,
+    OutboxSummary, PruneReport, VillageView,
 };
 use rectify_core::photo::Inspection;
 use rectify_core::store::issues::IssueSummary;
@@ -367,6 +368,67 @@ impl Printer {
             megabytes(usage.unconfirmed_bytes)
         );
         println!("  {} can be freed with `rectify photo prune`", megabytes(usage.prunable_bytes));
+        Ok(())
+    }
+
+    pub fn boundaries_imported(&self, report: &BoundaryImportReport) -> Result<()> {
+        if self.json {
+            return print_json(report);
+        }
+        println!(
+            "Read {} feature(s): {} village boundaries stored, {} village(s) new to this device.",
+            report.features, report.boundaries, report.villages_created
+        );
+        Ok(())
+    }
+
+    pub fn located(&self, located: &LocatedVillage) -> Result<()> {
+        if self.json {
+            return print_json(&json!({
+                "village": {"code": located.code, "name": located.name},
+                "inside": located.inside,
+                "distance_m": (located.distance_m * 10.0).round() / 10.0,
+            }));
+        }
+        if located.inside {
+            println!("Inside {} {}", located.code, located.name);
+        } else {
+            println!(
+                "Outside every village; nearest is {} {}, {:.0} m away",
+                located.code, located.name, located.distance_m
+            );
+        }
+        Ok(())
+    }
+
+    pub fn coordinates(&self, lat: f64, lon: f64, datum: &str) -> Result<()> {
+        if self.json {
+            return print_json(&json!({"datum": datum, "lat": lat, "lon": lon}));
+        }
+        println!("{lat:.7}, {lon:.7} ({datum})");
+        Ok(())
+    }
+
+    pub fn nearby(&self, nearby: &[NearbyIssue]) -> Result<()> {
+        if self.json {
+            return print_json(&nearby);
+        }
+        if nearby.is_empty() {
+            println!("No open issue of this category nearby.");
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = nearby
+            .iter()
+            .map(|found| {
+                vec![
+                    short(found.issue.id),
+                    format!("{:.0} m", found.distance_m),
+                    found.issue.status.as_str().to_string(),
+                    found.issue.note.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table(&["issue", "distance", "status", "note"], &rows);
         Ok(())
     }
 

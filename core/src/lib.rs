@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod domain;
 mod error;
+pub mod geo;
 pub mod ids;
 pub mod ledger;
 pub mod photo;

@@ -81,6 +81,22 @@ pub struct Reported {
     pub deadline: DateTime<Utc>,
     /// The category table version the report was filed under.
     pub catalogue_version: u32,
+    /// Where the village boundaries put the report, when the device had boundaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+}
+
+/// What the boundaries said about a report's position, and why the reporter chose otherwise if they did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// The village containing the point, or the nearest one.
+    pub located: VillageId,
+    pub inside: bool,
+    /// Metres outside the located village's boundary; 0 inside.
+    pub distance_m: f64,
+    /// Why the issue was charged to another village than the located one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

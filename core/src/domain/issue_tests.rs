@@ -73,6 +73,7 @@ impl Script {
             note: Some("bins full at the east gate".into()),
             deadline: start().with_timezone(&Utc) + Duration::days(1),
             catalogue_version: 1,
+            placement: None,
         });
         self.push(0, body, Some(1));
     }

@@ -18,11 +18,13 @@ use crate::photo::{IngestOptions, PhotoStore};
 use crate::store::{OpenMode, Store, places, profile};
 use crate::{RectifyError, Result};
 
+mod geo_ops;
 mod photo_ops;
 mod places_ops;
 mod query;
 mod record;
 
+pub use geo_ops::{BoundaryImport, BoundaryImportReport, LocatedVillage, NearbyIssue};
 pub use photo_ops::{IngestReport, PruneReport};
 pub use places_ops::{ImportReport, NewVillage, VillageView};
 pub use query::{IssueDetail, ListFilter, NegativeList, OutboxSummary};
@@ -38,6 +40,8 @@ pub struct Ledger {
     schedule: RoundSchedule,
     ingest: IngestOptions,
     evidence: EvidencePolicy,
+    /// Boundaries as a point index, built on first use and dropped on import.
+    village_map: std::sync::Mutex<Option<Arc<geo_ops::VillageMap>>>,
 }
 
 impl Ledger {
@@ -63,6 +67,7 @@ impl Ledger {
             schedule: RoundSchedule::default(),
             ingest: IngestOptions::default(),
             evidence: EvidencePolicy::default(),
+            village_map: std::sync::Mutex::new(None),
         }
     }
 

@@ -120,7 +120,7 @@ impl Ledger {
             let filter = IssueFilter {
                 villages: vec![village.id],
                 statuses: Status::ALL.into_iter().filter(|status| status.on_negative_list()).collect(),
-                overdue_at: None,
+                ..IssueFilter::default()
             };
             let items = issues::list(conn, &filter, now)?;
             let counts = issues::status_counts(conn, village.id)?;

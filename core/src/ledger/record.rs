@@ -30,6 +30,8 @@ pub struct NewReport {
     pub accuracy_m: Option<f64>,
     pub note: Option<String>,
     pub photos: Vec<PathBuf>,
+    /// Why the issue is charged to another village than the one whose boundary contains the point.
+    pub village_reason: Option<String>,
 }
 
 /// Something done to an existing issue.
@@ -315,6 +317,9 @@ fn draft(
     }
 }
 
+/// How far outside every boundary a report may be and still go to the nearest village by itself.
+pub const MAX_OUTSIDE_NEAREST_M: f64 = 500.0;
+
 /// Validates a report and builds its event body, reading places from `conn`.
 fn draft_report(
     conn: &rusqlite::Connection,
@@ -327,19 +332,48 @@ fn draft_report(
     let location = Location::new(new.lat, new.lon, new.accuracy_m)?;
     let note = note(new.note.as_ref())?;
     check_photo_count(new.photos.len())?;
-    let village_id = match &new.village_code {
-        Some(code) => {
+    let located = ledger.locate_in(conn, new.lat, new.lon)?;
+    let village_id = match (&new.village_code, &located) {
+        (Some(code), _) => {
             let code = validate::village_code(code)?;
             places::village_by_code(conn, &code)?.ok_or_else(|| unknown_village(&code))?.id
         }
-        None => match profile.villages.as_slice() {
+        (None, Some(found)) if found.inside || found.distance_m <= MAX_OUTSIDE_NEAREST_M => found.village_id,
+        (None, Some(found)) => {
+            return Err(RectifyError::invalid(format!(
+                "the point is {:.0} m outside the nearest village, {} {}; say which village it is in with --village CODE",
+                found.distance_m, found.code, found.name
+            )));
+        }
+        (None, None) => match profile.villages.as_slice() {
             [only] => *only,
             _ => {
                 return Err(RectifyError::invalid(
-                    "say which village the issue is in with --village CODE (this device answers for more than one, or none)",
+                    "say which village the issue is in with --village CODE (this device has no village boundaries \
+                     and answers for more than one village, or none)",
                 ));
             }
         },
+    };
+    let placement = match located {
+        Some(found) => {
+            let reason = validate::optional_text("village reason", new.village_reason.as_deref(), MAX_REASON_CHARS)?;
+            if found.village_id != village_id && found.inside && reason.is_none() {
+                return Err(RectifyError::invalid(format!(
+                    "the point is inside {} {}; to charge the issue to another village, give the reason with \
+                     --village-reason TEXT",
+                    found.code, found.name
+                )));
+            }
+            let override_reason = if found.village_id == village_id { None } else { reason };
+            Some(Placement {
+                located: found.village_id,
+                inside: found.inside,
+                distance_m: found.distance_m,
+                override_reason,
+            })
+        }
+        None => None,
     };
     let body = EventBody::Reported(Reported {
         village_id,
@@ -348,6 +382,7 @@ fn draft_report(
         note,
         deadline: deadline_after(ledger.clock.now(), deadline_days),
         catalogue_version: ledger.catalogue.version,
+        placement,
     });
     Ok((village_id, body))
 }

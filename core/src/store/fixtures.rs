@@ -71,6 +71,7 @@ pub fn build_v1(path: &Path, issues: usize) -> Result<V1Fixture, StoreError> {
                 note: Some(format!("fixture issue {index}")),
                 deadline: (at + Duration::days(1)).to_utc(),
                 catalogue_version: 1,
+                placement: None,
             }),
             hlc: {
                 hlc = hlc.tick(at);

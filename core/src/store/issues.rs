@@ -66,6 +66,10 @@ pub struct IssueFilter {
     pub statuses: Vec<Status>,
     /// Only issues whose deadline passed before this time (and still on the negative list).
     pub overdue_at: Option<DateTime<Utc>>,
+    /// Only this problem type.
+    pub category: Option<String>,
+    /// Only issues inside this box: (south, west, north, east) in degrees.
+    pub within: Option<(f64, f64, f64, f64)>,
 }
 
 /// Issues matching `filter`, soonest deadline first. `now` decides the `overdue` flag.
@@ -95,6 +99,11 @@ pub fn list(conn: &Connection, filter: &IssueFilter, now: DateTime<Utc>) -> rusq
         statuses.retain(|status| status.on_negative_list());
     }
     any_of(&mut sql, "i.status", statuses.iter().map(|status| status.as_str().to_string()).collect());
+    any_of(&mut sql, "i.category", filter.category.iter().cloned().collect());
+    if let Some((south, west, north, east)) = filter.within {
+        sql.push_str(" AND i.lat BETWEEN ? AND ? AND i.lon BETWEEN ? AND ?");
+        values.extend([south, north, west, east].map(rusqlite::types::Value::Real));
+    }
     if let Some(at) = filter.overdue_at {
         sql.push_str(" AND i.deadline_ms < ?");
         values.push(rusqlite::types::Value::Integer(at.timestamp_millis()));

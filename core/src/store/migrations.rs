@@ -163,8 +163,25 @@ CREATE INDEX photos_source ON photos(source_sha256);
 ALTER TABLE event_photos ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
 "#;
 
+/// Version 4: village boundaries (WGS-84 GeoJSON with their bounding box), and an index for "open
+/// issues of this category near here".
+const V4: &str = r#"
+CREATE TABLE village_boundaries (
+    village_id  TEXT PRIMARY KEY REFERENCES villages(id),
+    geometry    TEXT NOT NULL,
+    min_lon     REAL NOT NULL,
+    min_lat     REAL NOT NULL,
+    max_lon     REAL NOT NULL,
+    max_lat     REAL NOT NULL,
+    area_m2     REAL NOT NULL,
+    source      TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+CREATE INDEX issues_category_lat ON issues(category, lat);
+"#;
+
 /// Every step, in order; the index plus one is the version the step produces.
-pub const STEPS: &[&str] = &[V1, V2, V3];
+pub const STEPS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = STEPS.len() as u32;

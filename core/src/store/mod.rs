@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, InterruptHandle, OpenFlags, Transaction, TransactionBehavior};
 
+pub mod boundaries;
 pub mod events;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;

@@ -34,6 +34,7 @@ CREATE TABLE issues (id TEXT PRIMARY KEY, village_id TEXT NOT NULL REFERENCES vi
     rework_count INTEGER NOT NULL, note TEXT, lat REAL NOT NULL, lon REAL NOT NULL, state TEXT NOT NULL);
 CREATE INDEX issues_village_status ON issues(village_id, status);
 CREATE INDEX issues_status_deadline ON issues(status, deadline_ms);
+CREATE INDEX issues_category_lat ON issues(category, lat);
 
 -- Photo files by content hash, and which events bring which photos.
 -- `hash` is the evidence image's SHA-256; the thumbnail and (optionally) the original are kept beside it.
@@ -48,3 +49,8 @@ CREATE INDEX photos_source ON photos(source_sha256);
 CREATE TABLE event_photos (event_id TEXT NOT NULL REFERENCES events(event_id), hash TEXT NOT NULL,
     role TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (event_id, hash));
 CREATE INDEX event_photos_hash ON event_photos(hash);
+
+-- Village boundaries: a MultiPolygon as GeoJSON text (WGS-84), with its box and area for quick answers.
+CREATE TABLE village_boundaries (village_id TEXT PRIMARY KEY REFERENCES villages(id), geometry TEXT NOT NULL,
+    min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL, max_lat REAL NOT NULL,
+    area_m2 REAL NOT NULL, source TEXT NOT NULL, imported_at TEXT NOT NULL);

@@ -119,6 +119,7 @@ fn ledger(quick: bool) -> Outcome {
             note: Some("Two bins overflowing at the east gate of the village".into()),
             deadline: start.to_utc(),
             catalogue_version: 1,
+            placement: None,
         })
         .to_raw()
         .data,
@@ -147,6 +148,7 @@ fn ledger(quick: bool) -> Outcome {
         accuracy_m: Some(5.0),
         note: Some(format!("Bench issue {i}: two bins overflowing at the east gate")),
         photos: Vec::new(),
+        village_reason: None,
     };
     let mut times = Vec::with_capacity(appends);
     for i in 0..appends {
@@ -259,6 +261,7 @@ fn fifty_events(start: DateTime<chrono::FixedOffset>) -> Vec<Event> {
                 note: Some("bins".into()),
                 deadline: at.to_utc() + Duration::days(1),
                 catalogue_version: 1,
+                placement: None,
             })
         } else {
             EventBody::Comment(Comment { text: format!("comment {i}") })
