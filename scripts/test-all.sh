@@ -26,4 +26,5 @@ RECTIFY_REQUIRE_TOOLS=1 cargo test --workspace --locked
 echo "== benchmark harness smoke runs (small sizes; real numbers come from 'bench -- <suite>')"
 cargo run --release --locked -p rectify-tests --bin bench -- ledger --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- photo --quick >/dev/null
+cargo run --release --locked -p rectify-tests --bin bench -- geo --quick >/dev/null
 echo "all checks passed"

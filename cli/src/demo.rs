@@ -9,8 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, FixedOffset};
 use rectify_core::clock::{Clock, ManualClock};
 use rectify_core::domain::role::Role;
+use rectify_core::geo::synthetic::Grid;
 use rectify_core::ids::IssueId;
-use rectify_core::ledger::{Command, Ledger, NewReport, NewVillage};
+use rectify_core::ledger::{BoundaryImport, Command, Ledger, NewReport, NewVillage};
 use rectify_core::photo::exif::{Capture, Gps, TakenAt};
 use rectify_core::photo::synthetic;
 use rectify_core::store::OpenMode;
@@ -28,18 +29,42 @@ const VILLAGES: [(&str, &str, &str); 4] = [
     ("990001002002", "柳庄村 Liuzhuang (synthetic)", "南管区 South zone"),
 ];
 
-/// (village index, category, note, lat, lon)
+/// (village index, category, note, where in the village's cell as fractions east and north)
 const WALK: [(usize, &str, &str, f64, f64); 9] = [
-    (0, "waste.bin_overflowing", "Two bins overflowing at the east gate", 36.4612, 120.5103),
-    (0, "village.three_piles", "Firewood stacked along the main lane", 36.4620, 120.5111),
-    (0, "sewage.flowing", "Grey water running across the lane by the shop", 36.4608, 120.5097),
-    (1, "waste.bin_damaged", "Bin without a lid next to the school", 36.4550, 120.5020),
-    (1, "village.illegal_shed", "Tin shed built onto the lane", 36.4558, 120.5031),
-    (2, "surroundings.floating_rubbish", "Plastic floating in the north pond", 36.4301, 120.5302),
-    (2, "toilets.public_dirty", "Public toilet not cleaned", 36.4295, 120.5299),
-    (3, "courtyard.outside_clutter", "Bricks and sacks outside No. 12", 36.4402, 120.5406),
-    (3, "courtyard.outside_clutter", "Bricks outside No. 12 (second report)", 36.4403, 120.5405),
+    (0, "waste.bin_overflowing", "Two bins overflowing at the east gate", 0.70, 0.55),
+    (0, "village.three_piles", "Firewood stacked along the main lane", 0.45, 0.62),
+    (0, "sewage.flowing", "Grey water running across the lane by the shop", 0.35, 0.40),
+    (1, "waste.bin_damaged", "Bin without a lid next to the school", 0.50, 0.35),
+    (1, "village.illegal_shed", "Tin shed built onto the lane", 0.62, 0.66),
+    (2, "surroundings.floating_rubbish", "Plastic floating in the north pond", 0.40, 0.70),
+    (2, "toilets.public_dirty", "Public toilet not cleaned", 0.55, 0.45),
+    (3, "courtyard.outside_clutter", "Bricks and sacks outside No. 12", 0.48, 0.52),
+    (3, "courtyard.outside_clutter", "Bricks outside No. 12 (second report)", 0.485, 0.525),
 ];
+
+/// The demo villages' boundaries: generated (synthetic) 900 m cells, two by two; village k is cell
+/// (k % 2, 1 - k / 2).
+const GRID: Grid = Grid {
+    south: 36.425,
+    west: 120.495,
+    columns: 2,
+    rows: 2,
+    cell_m: 900.0,
+    min_edge_points: 14,
+    max_edge_points: 40,
+    seed: 20_261_102,
+};
+
+fn cell_of(village: usize) -> (usize, usize) {
+    (village % 2, 1 - village / 2)
+}
+
+/// Where a walk stop is, as (lat, lon).
+fn spot(stop: usize) -> (f64, f64) {
+    let (village, _, _, east, north) = WALK[stop];
+    let (i, j) = cell_of(village);
+    GRID.point_in_cell(i, j, east, north)
+}
 
 /// A phone photo of the scene: a generated 1600×1200 picture carrying the fix and the shutter time.
 fn photo(dir: &Path, name: &str, seed: u32, lat: f64, lon: f64, at: DateTime<FixedOffset>) -> Result<PathBuf> {
@@ -106,12 +131,35 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     let camera = dir.join("camera");
     std::fs::create_dir_all(&camera)
         .map_err(|err| RectifyError::Storage { reason: format!("cannot create {}: {err}", camera.display()) })?;
-    for (index, (village, category, note, lat, lon)) in WALK.into_iter().enumerate() {
+    let boundaries = GRID.boundaries(|i, j| {
+        let village = (0..VILLAGES.len()).find(|k| cell_of(*k) == (i, j)).unwrap_or(0);
+        (VILLAGES[village].0.to_string(), VILLAGES[village].1.to_string())
+    });
+    let boundary_file = dir.join("demo-boundaries-synthetic.geojson");
+    std::fs::write(&boundary_file, rectify_core::geo::feature_collection(&boundaries).to_string())
+        .map_err(|err| RectifyError::Storage { reason: format!("cannot write {}: {err}", boundary_file.display()) })?;
+    ledger.import_boundaries(
+        &boundary_file,
+        &BoundaryImport { source: "synthetic-demo".into(), ..BoundaryImport::default() },
+    )?;
+    say("  Village boundaries (generated, synthetic) loaded: each report is placed in its village by GPS.");
+    for (index, (_, category, note, _, _)) in WALK.into_iter().enumerate() {
         clock.advance(Duration::minutes(7));
+        let (lat, lon) = spot(index);
+        if index == 8 {
+            let nearby = ledger.nearby_open_issues(category, lat, lon, 15.0)?;
+            if let Some(first) = nearby.first() {
+                say(&format!(
+                    "  The phone warns: an open issue of this kind is {:.0} m away ({}); Wang records it anyway.",
+                    first.distance_m,
+                    first.issue.note.as_deref().unwrap_or("")
+                ));
+            }
+        }
         let before = photo(&camera, &format!("before-{index}.jpg"), index as u32, lat, lon, clock.now())?;
         let state = ledger.report(&NewReport {
             category: category.into(),
-            village_code: Some(VILLAGES[village].0.into()),
+            village_code: None,
             lat,
             lon,
             accuracy_m: Some(4.0),
@@ -145,7 +193,7 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
         )?;
         for pick in picks {
             clock.advance(Duration::minutes(40));
-            let (_, _, _, lat, lon) = WALK[*pick];
+            let (lat, lon) = spot(*pick);
             // The firewood "fix" is photographed somewhere else: its evidence check flags the distance.
             let lat = if *pick == 1 { lat + 0.002 } else { lat };
             let after = photo(&camera, &format!("after-{pick}.jpg"), 100 + *pick as u32, lat, lon, clock.now())?;

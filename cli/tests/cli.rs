@@ -363,3 +363,53 @@ fn reports_take_several_photos_and_show_lists_them_with_flags() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("Photos:") && text.contains("no GPS position in the photo"), "{text}");
 }
+
+#[test]
+fn boundaries_place_reports_and_likely_duplicates_are_caught() {
+    use rectify_core::geo::synthetic::Grid;
+    let device = device("inspector");
+    let grid = Grid {
+        south: 36.45,
+        west: 120.50,
+        columns: 2,
+        rows: 1,
+        cell_m: 800.0,
+        min_edge_points: 12,
+        max_edge_points: 30,
+        seed: 3,
+    };
+    let codes = [VILLAGE, "990001001002"];
+    let boundaries = grid.boundaries(|i, _| (codes[i].to_string(), format!("village {i} (synthetic)")));
+    let file = device.db.with_file_name("boundaries.geojson");
+    std::fs::write(&file, rectify_core::geo::feature_collection(&boundaries).to_string()).unwrap();
+    let imported = ok_json(&device.db, &["villages", "import", file.to_str().unwrap()]);
+    assert_eq!((imported["boundaries"].as_u64(), imported["villages_created"].as_u64()), (Some(2), Some(1)));
+
+    let (lat, lon) = grid.point_in_cell(1, 0, 0.5, 0.5);
+    let (lat_text, lon_text) = (lat.to_string(), lon.to_string());
+    let located = ok_json(&device.db, &["geo", "locate", &lat_text, &lon_text]);
+    let keys: Vec<&str> = located.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["distance_m", "inside", "village"]);
+    assert_eq!((located["village"]["code"].as_str(), located["inside"].as_bool()), (Some("990001001002"), Some(true)));
+    assert_eq!(located["distance_m"].as_f64(), Some(0.0));
+    let (out_lat, out_lon) = grid.point_in_cell(2, 0, 0.2, 0.5);
+    let outside = ok_json(&device.db, &["geo", "locate", &out_lat.to_string(), &out_lon.to_string()]);
+    assert_eq!(outside["inside"], false);
+    assert!(outside["distance_m"].as_f64().unwrap() > 50.0, "{outside}");
+
+    let report = ["report", "--category", "waste.bin_overflowing", "--lat", &lat_text, "--lon", &lon_text];
+    let first = ok_json(&device.db, &report);
+    assert_eq!(first["village"], "990001001002", "placed by its boundary: {first}");
+    refused(&device.db, &report, 3, "likely a duplicate");
+    let mut anyway = report.to_vec();
+    anyway.push("--not-duplicate");
+    ok_json(&device.db, &anyway);
+    let nearby =
+        ok_json(&device.db, &["nearby", "--category", "waste.bin_overflowing", "--lat", &lat_text, "--lon", &lon_text]);
+    assert_eq!(nearby.as_array().unwrap().len(), 2);
+
+    let shifted = ok_json(&device.db, &["geo", "gcj02", &lat_text, &lon_text]);
+    let back =
+        ok_json(&device.db, &["geo", "gcj02", &shifted["lat"].to_string(), &shifted["lon"].to_string(), "--to-wgs84"]);
+    assert!((back["lat"].as_f64().unwrap() - lat).abs() < 1e-8 && (back["lon"].as_f64().unwrap() - lon).abs() < 1e-8);
+}

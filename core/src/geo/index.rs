@@ -272,4 +272,71 @@ mod tests {
         assert!((in_hole.distance_m - 450.0).abs() < 10.0, "{}", in_hole.distance_m);
         assert!(BoundaryIndex::new(Vec::new()).locate(36.0, 120.0).is_none());
     }
+
+    use proptest::prelude::*;
+
+    use crate::geo::synthetic::Grid;
+
+    /// A star-shaped polygon around (lon0, lat0): vertices at sorted angles with radii in [0.3, 1] of
+    /// `size` degrees; and a point at angle `theta`, `depth` of the way from the centre to the edge.
+    fn star(lon0: f64, lat0: f64, size: f64, radii: &[f64], theta: f64, depth: f64) -> (Boundary, (f64, f64)) {
+        let count = radii.len();
+        let vertex = |k: usize| {
+            let angle = std::f64::consts::TAU * k as f64 / count as f64;
+            let r = size * radii[k % count];
+            (lon0 + r * angle.cos(), lat0 + r * angle.sin())
+        };
+        let mut ring: Vec<(f64, f64)> = (0..count).map(vertex).collect();
+        ring.push(ring[0]);
+        // The edge the ray at `theta` meets, and the distance to it along the ray.
+        let sector = ((theta / std::f64::consts::TAU) * count as f64).floor() as usize % count;
+        let ((ax, ay), (bx, by)) = (vertex(sector), vertex(sector + 1));
+        let (dx, dy) = (theta.cos(), theta.sin());
+        let (ex, ey) = (bx - ax, by - ay);
+        let denominator = dx * ey - dy * ex;
+        let reach = ((ax - lon0) * ey - (ay - lat0) * ex) / denominator;
+        let point = (lat0 + depth * reach * dy, lon0 + depth * reach * dx);
+        let shape = MultiPolygon::new(vec![Polygon::new(LineString::from(ring), vec![])]);
+        (Boundary { code: "star".into(), name: "star".into(), shape }, point)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_point_strictly_inside_a_star_polygon_resolves_to_it(
+            radii in prop::collection::vec(0.3f64..1.0, 5..80),
+            theta in 0.0f64..std::f64::consts::TAU,
+            depth in 0.0f64..0.98,
+            lat0 in -60.0f64..60.0,
+            lon0 in -170.0f64..170.0,
+        ) {
+            let (boundary, (lat, lon)) = star(lon0, lat0, 0.01, &radii, theta, depth);
+            // Neighbours all around, so the R-tree returns several candidates.
+            let mut boundaries = vec![boundary];
+            for (k, (dx, dy)) in [(0.02, 0.0), (-0.02, 0.0), (0.0, 0.02), (0.0, -0.02)].into_iter().enumerate() {
+                let (mut other, _) = star(lon0 + dx, lat0 + dy, 0.009, &radii, 0.0, 0.0);
+                other.code = format!("neighbour {k}");
+                boundaries.push(other);
+            }
+            let found = BoundaryIndex::new(boundaries).locate(lat, lon).unwrap();
+            prop_assert!(found.inside && found.code == "star", "{found:?}");
+        }
+
+        #[test]
+        fn a_point_inside_a_village_cell_resolves_to_that_cell(
+            seed in any::<u64>(),
+            i in 0usize..6,
+            j in 0usize..5,
+            fx in 0.27f64..0.73,
+            fy in 0.27f64..0.73,
+        ) {
+            let grid = Grid { south: 36.3, west: 120.4, columns: 6, rows: 5, cell_m: 700.0, min_edge_points: 12, max_edge_points: 60, seed };
+            let index = BoundaryIndex::new(grid.boundaries(|i, j| (format!("{i},{j}"), String::new())));
+            let (lat, lon) = grid.point_in_cell(i, j, fx, fy);
+            let found = index.locate(lat, lon).unwrap();
+            prop_assert!(found.inside, "{found:?}");
+            prop_assert_eq!(found.code, format!("{i},{j}"));
+        }
+    }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration};
 use super::*;
 use crate::RectifyError;
 use crate::clock::ManualClock;
+use crate::domain::event::EventBody;
 use crate::domain::evidence::EvidenceFlag;
 use crate::domain::issue::{IssueState, Status};
 use crate::ids::IssueId;
@@ -477,4 +478,112 @@ fn only_evidence_the_office_confirmed_is_pruned() {
     assert!(f.ledger.photo_path(&f.ledger.photo(&confirmed.photo.hash).unwrap()).is_none());
     assert!(f.ledger.photo_path(&f.ledger.photo(&kept.photo.hash).unwrap()).unwrap().exists());
     assert_eq!(after.total_bytes(), f.ledger.photo_store().unwrap().bytes_on_disk());
+}
+
+/// Boundaries for the two fixture villages: two 800 m cells side by side, written as GeoJSON.
+fn boundary_file(f: &Fixture) -> (PathBuf, crate::geo::synthetic::Grid) {
+    let grid = crate::geo::synthetic::Grid {
+        south: 36.45,
+        west: 120.50,
+        columns: 2,
+        rows: 1,
+        cell_m: 800.0,
+        min_edge_points: 12,
+        max_edge_points: 30,
+        seed: 5,
+    };
+    let codes = [VILLAGE, OTHER_VILLAGE];
+    let boundaries = grid.boundaries(|i, _| (codes[i].to_string(), format!("village {i} (synthetic)")));
+    let path = f.path.with_file_name("boundaries.geojson");
+    std::fs::write(&path, crate::geo::feature_collection(&boundaries).to_string()).unwrap();
+    (path, grid)
+}
+
+#[test]
+fn reports_are_placed_by_boundary_and_an_override_needs_a_reason() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let (file, grid) = boundary_file(&f);
+    let imported = f.ledger.import_boundaries(&file, &BoundaryImport::default()).unwrap();
+    assert_eq!((imported.features, imported.boundaries, imported.villages_created), (2, 2, 0));
+    let (lat, lon) = grid.point_in_cell(1, 0, 0.5, 0.5);
+    let located = f.ledger.locate(lat, lon).unwrap().unwrap();
+    assert_eq!((located.code.as_str(), located.inside), (OTHER_VILLAGE, true));
+
+    let base = NewReport { category: "waste.bin_overflowing".into(), lat, lon, ..NewReport::default() };
+    let placed = f.ledger.report(&base).unwrap();
+    let Some(EventBody::Reported(body)) = f.ledger.issue(placed.id).unwrap().events.first().map(|e| e.body.clone())
+    else {
+        panic!("no report event");
+    };
+    let placement = body.placement.unwrap();
+    assert_eq!((placement.located, placement.inside, placement.override_reason), (located.village_id, true, None));
+    assert_eq!(placed.village_id, located.village_id);
+
+    let elsewhere = NewReport { village_code: Some(VILLAGE.into()), ..base.clone() };
+    let err = refused_without_trace(&f, |ledger| ledger.report(&elsewhere));
+    assert!(err.to_string().contains("--village-reason"), "{err}");
+    let reason = "the pile straddles the lane; the east village agreed to clear it";
+    let overridden = f.ledger.report(&NewReport { village_reason: Some(reason.into()), ..elsewhere }).unwrap();
+    let Some(EventBody::Reported(body)) = f.ledger.issue(overridden.id).unwrap().events.first().map(|e| e.body.clone())
+    else {
+        panic!("no report event");
+    };
+    assert_eq!(body.placement.unwrap().override_reason.as_deref(), Some(reason));
+
+    // Far outside every boundary, the nearest village is not guessed.
+    let far = NewReport { lat: lat + 0.05, ..base.clone() };
+    let err = refused_without_trace(&f, |ledger| ledger.report(&far));
+    assert!(err.to_string().contains("outside the nearest village"), "{err}");
+
+    // Both reports at this spot are open issues of the same category within 15 m.
+    let nearby = f.ledger.nearby_open_issues("waste.bin_overflowing", lat + 0.00005, lon, 15.0).unwrap();
+    assert_eq!(nearby.len(), 2);
+    assert!(nearby.iter().all(|found| (found.distance_m - 5.6).abs() < 0.5), "{nearby:?}");
+    assert!(f.ledger.nearby_open_issues("sewage.flowing", lat, lon, 15.0).unwrap().is_empty());
+    assert!(f.ledger.nearby_open_issues("waste.bin_overflowing", lat + 0.001, lon, 15.0).unwrap().is_empty());
+}
+
+#[test]
+fn boundary_files_with_problems_import_nothing() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let write = |name: &str, text: &str| {
+        let path = f.path.with_file_name(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let ring = "[[[120.5,36.45],[120.51,36.45],[120.51,36.46],[120.5,36.46],[120.5,36.45]]]";
+    let feature = |properties: &str, ring: &str| {
+        format!(
+            r#"{{"type":"Feature","properties":{properties},"geometry":{{"type":"Polygon","coordinates":{ring}}}}}"#
+        )
+    };
+    let good = feature(r#"{"code":"990001001001","name":"East"}"#, ring);
+    let cases = [
+        (
+            write(
+                "nocode.geojson",
+                &format!(r#"{{"type":"FeatureCollection","features":[{good},{}]}}"#, feature("{}", ring)),
+            ),
+            "feature 2 has no \"code\"",
+        ),
+        (
+            write(
+                "projected.geojson",
+                &feature(
+                    r#"{"code":"990001001001"}"#,
+                    "[[[500000,4000000],[500100,4000000],[500100,4000100],[500000,4000000]]]",
+                ),
+            ),
+            "not a longitude/latitude",
+        ),
+        (write("newvillage.geojson", &feature(r#"{"code":"990001009009"}"#, ring)), "no name property"),
+        (write("points.geojson", r#"{"type":"Point","coordinates":[120.5,36.45]}"#), "holds no Polygon"),
+    ];
+    for (path, expected) in cases {
+        let err = f.ledger.import_boundaries(&path, &BoundaryImport::default()).unwrap_err().to_string();
+        assert!(err.contains(expected), "{}: expected `{expected}` in `{err}`", path.display());
+        assert_eq!(f.ledger.locate(36.455, 120.505).unwrap(), None, "{} left a boundary behind", path.display());
+    }
 }

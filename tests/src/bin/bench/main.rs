@@ -17,6 +17,7 @@ use rectify_core::ledger::{Ledger, NewReport, NewVillage};
 use rectify_core::store::OpenMode;
 use serde_json::json;
 
+mod geo;
 mod photo;
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
@@ -31,7 +32,8 @@ fn main() -> Outcome {
     match suites.as_slice() {
         ["ledger"] => ledger(quick),
         ["photo"] => photo::run(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo".into()),
+        ["geo"] => geo::run(quick),
+        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo".into()),
     }
 }
 
