@@ -90,6 +90,9 @@ enum Verb {
     /// Points and villages: which village a point is in, and GCJ-02 for Chinese basemaps.
     #[command(subcommand)]
     Geo(GeoVerb),
+    /// Walk tracks: record one, import GPX, see village coverage, export.
+    #[command(subcommand)]
+    Track(TrackVerb),
     /// List issues, soonest deadline first.
     List {
         #[arg(long = "village", value_name = "CODE")]
@@ -175,6 +178,53 @@ enum Verb {
         /// Folder for the demo database (a fresh temporary folder by default).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TrackVerb {
+    /// Start recording a walk.
+    Start {
+        #[arg(long, default_value = "walk")]
+        name: String,
+    },
+    /// Add a GPS fix to the walk being recorded.
+    Point {
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        /// Horizontal accuracy in metres.
+        #[arg(long)]
+        accuracy: Option<f64>,
+        /// When the fix was taken (RFC 3339); now by default.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Stop recording: poor fixes and jumps are dropped, the rest packed.
+    Stop,
+    /// Import a GPX file's track (or route) as a track.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The tracks on this device.
+    List,
+    /// One track: length, points, and coverage of each village it enters.
+    Show {
+        id: String,
+        /// How far either side of the line counts as seen, in metres.
+        #[arg(long, default_value_t = 50.0)]
+        reach: f64,
+    },
+    /// Write a track as GPX or GeoJSON (to stdout, or --output FILE).
+    Export {
+        id: String,
+        #[arg(long, value_parser = ["gpx", "geojson"], default_value = "gpx")]
+        format: String,
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -392,6 +442,7 @@ fn run(cli: &Cli) -> Result<()> {
             })?;
             out.located(&located)
         }
+        Verb::Track(verb) => track(cli, &out, verb),
         Verb::Geo(GeoVerb::Gcj02 { lat, lon, to_wgs84 }) => {
             rectify_core::domain::validate::Location::new(*lat, *lon, None)?;
             let (lat, lon) = if *to_wgs84 {
@@ -485,6 +536,56 @@ fn command_of<'v>(ledger: &Ledger, verb: &'v Verb) -> Result<(&'v String, Comman
         Verb::Comment { issue, text } => (issue, Command::Comment { text: text.clone() }, "commented"),
         _ => return Err(RectifyError::invalid("not an issue command")),
     })
+}
+
+fn track(cli: &Cli, out: &output::Printer, verb: &TrackVerb) -> Result<()> {
+    let ledger = open(cli, OpenMode::MustExist)?;
+    let track_id = |text: &str| -> Result<rectify_core::ids::TrackId> { Ok(text.parse()?) };
+    match verb {
+        TrackVerb::Start { name } => out.track(&ledger.start_track(name)?),
+        TrackVerb::Point { lat, lon, accuracy, at } => {
+            let at = match at {
+                Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+                    .map_err(|err| RectifyError::invalid(format!("--at `{text}` is not an RFC 3339 time: {err}")))?
+                    .to_utc(),
+                None => ledger.now(),
+            };
+            let count = ledger.add_track_point(rectify_core::geo::track::TrackPoint {
+                lat: *lat,
+                lon: *lon,
+                at: Some(at),
+                accuracy_m: *accuracy,
+            })?;
+            out.track_points(count)
+        }
+        TrackVerb::Stop => out.track(&ledger.stop_track()?),
+        TrackVerb::Import { file, name } => out.track(&ledger.import_gpx(file, name.as_deref())?),
+        TrackVerb::List => out.tracks(&ledger.tracks()?),
+        TrackVerb::Show { id, reach } => out.track_detail(&ledger.track_coverage(track_id(id)?, *reach)?),
+        TrackVerb::Export { id, format, output } => {
+            let id = track_id(id)?;
+            let points = ledger.track_points(id)?;
+            let name =
+                ledger.tracks()?.into_iter().find(|track| track.id == id).map(|track| track.name).unwrap_or_default();
+            let text = if format == "gpx" {
+                rectify_core::geo::track::to_gpx(&name, &points)
+            } else {
+                rectify_core::geo::track::to_geojson(&name, &points).to_string()
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(path, text).map_err(|err| RectifyError::Storage {
+                        reason: format!("cannot write {}: {err}", path.display()),
+                    })?;
+                    out.exported(path, points.len(), format)
+                }
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
+    }
 }
 
 /// Whether a file starts (after white space) with `{`: GeoJSON rather than CSV.

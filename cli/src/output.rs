@@ -12,7 +12,7 @@ use rectify_core::domain::place::Village;
 use rectify_core::domain::role::DeviceProfile;
 use rectify_core::ledger::{
     BoundaryImportReport, ImportReport, IngestReport, IssueDetail, Ledger, LocatedVillage, NearbyIssue, NegativeList,
-    OutboxSummary, PruneReport, VillageView,
+    OutboxSummary, PruneReport, TrackDetail, TrackSummary, VillageView,
 };
 use rectify_core::photo::Inspection;
 use rectify_core::store::issues::IssueSummary;
@@ -432,6 +432,83 @@ impl Printer {
         Ok(())
     }
 
+    pub fn track(&self, track: &TrackSummary) -> Result<()> {
+        if self.json {
+            return print_json(track);
+        }
+        let state = track.stopped_at.as_ref().map_or_else(|| "recording".to_string(), |at| format!("stopped {at}"));
+        println!("Track {} \"{}\" ({}, {state})", track.id, track.name, track.source);
+        println!(
+            "  {} point(s), {:.0} m; dropped {} poor fix(es), {} jump(s), {} out of order; {} bytes stored",
+            track.points,
+            track.length_m,
+            track.dropped.poor_fix,
+            track.dropped.jump,
+            track.dropped.out_of_order,
+            track.stored_bytes
+        );
+        Ok(())
+    }
+
+    pub fn exported(&self, path: &std::path::Path, points: usize, format: &str) -> Result<()> {
+        if self.json {
+            return print_json(&json!({"written": path, "points": points, "format": format}));
+        }
+        println!("Wrote {points} point(s) as {format} to {}", path.display());
+        Ok(())
+    }
+
+    pub fn track_points(&self, count: u64) -> Result<()> {
+        if self.json {
+            return print_json(&json!({"points": count}));
+        }
+        println!("{count} fix(es) recorded");
+        Ok(())
+    }
+
+    pub fn tracks(&self, tracks: &[TrackSummary]) -> Result<()> {
+        if self.json {
+            return print_json(&tracks);
+        }
+        let rows: Vec<Vec<String>> = tracks
+            .iter()
+            .map(|track| {
+                vec![
+                    track.id.to_string(),
+                    track.name.clone(),
+                    track.started_at.clone(),
+                    track.points.to_string(),
+                    format!("{:.0} m", track.length_m),
+                ]
+            })
+            .collect();
+        table(&["track", "name", "started", "points", "length"], &rows);
+        Ok(())
+    }
+
+    pub fn track_detail(&self, detail: &TrackDetail) -> Result<()> {
+        if self.json {
+            return print_json(detail);
+        }
+        self.track(&detail.summary)?;
+        if detail.villages.is_empty() {
+            println!("  enters no village with a boundary on this device");
+        }
+        for village in &detail.villages {
+            let coverage = &village.coverage;
+            println!(
+                "  {} {}: {:.0} m walked, {:.0} min, {:.0} % of the area within {:.0} m of the track",
+                village.code,
+                village.name,
+                coverage.distance_m,
+                coverage.seconds / 60.0,
+                coverage.area_share * 100.0,
+                coverage.reach_m
+            );
+        }
+        Ok(())
+    }
+
     pub fn pruned(&self, report: &PruneReport) -> Result<()> {
         if self.json {
             return print_json(report);
@@ -480,8 +557,8 @@ impl Printer {
             return print_json(report);
         }
         println!(
-            "Read {} rows: {} villages added, {} updated, in {} towns.",
-            report.rows, report.added, report.updated, report.towns
+            "Read {} rows: {} villages added, {} updated, {} known under an older code and given this one, in {} towns.",
+            report.rows, report.added, report.updated, report.linked, report.towns
         );
         Ok(())
     }

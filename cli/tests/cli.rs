@@ -413,3 +413,29 @@ fn boundaries_place_reports_and_likely_duplicates_are_caught() {
         ok_json(&device.db, &["geo", "gcj02", &shifted["lat"].to_string(), &shifted["lon"].to_string(), "--to-wgs84"]);
     assert!((back["lat"].as_f64().unwrap() - lat).abs() < 1e-8 && (back["lon"].as_f64().unwrap() - lon).abs() < 1e-8);
 }
+
+#[test]
+fn a_walk_is_recorded_shown_and_exported() {
+    let device = device("inspector");
+    refused(&device.db, &["track", "point", "36.45", "120.5"], 6, "no track is recording");
+    let started = ok_json(&device.db, &["track", "start", "--name", "east lanes"]);
+    let id = started["id"].as_str().unwrap().to_string();
+    for (second, lat) in [36.4500, 36.4501, 36.4502, 36.4603, 36.4503].iter().enumerate() {
+        let at = format!("2026-11-02T09:00:{:02}+08:00", second * 10);
+        ok_json(&device.db, &["track", "point", &lat.to_string(), "120.5", "--accuracy", "5", "--at", &at]);
+    }
+    let stopped = ok_json(&device.db, &["track", "stop"]);
+    assert_eq!((stopped["points"].as_u64(), stopped["dropped"]["jump"].as_u64()), (Some(4), Some(1)));
+    assert!((stopped["length_m"].as_f64().unwrap() - 33.4).abs() < 0.5, "{stopped}");
+    let shown = ok_json(&device.db, &["track", "show", &id]);
+    assert_eq!(shown["villages"], serde_json::json!([]), "no boundaries on this device");
+    let gpx = rectify(&device.db, &["track", "export", &id]);
+    let gpx = String::from_utf8(gpx.stdout).unwrap();
+    assert_eq!(gpx.matches("<trkpt").count(), 4, "{gpx}");
+    let file = device.db.with_file_name("walk.geojson");
+    let written =
+        ok_json(&device.db, &["track", "export", &id, "--format", "geojson", "--output", file.to_str().unwrap()]);
+    assert_eq!(written["points"].as_u64(), Some(4));
+    let geojson: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(geojson["geometry"]["coordinates"].as_array().unwrap().len(), 4);
+}

@@ -68,6 +68,11 @@ uuid_id!(
     "issue id"
 );
 uuid_id!(
+    /// One recorded (or imported) walk track.
+    TrackId,
+    "track id"
+);
+uuid_id!(
     /// One immutable ledger event.
     EventId,
     "event id"

@@ -5,6 +5,7 @@ pub mod gcj02;
 pub mod geojson;
 pub mod index;
 pub mod synthetic;
+pub mod track;
 
 pub use index::{Boundary, BoundaryIndex, Located};
 

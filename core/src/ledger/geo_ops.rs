@@ -80,6 +80,12 @@ pub(crate) struct VillageMap {
     villages: Vec<VillageId>,
 }
 
+impl VillageMap {
+    pub(crate) fn index(&self) -> &BoundaryIndex {
+        &self.index
+    }
+}
+
 impl Ledger {
     /// The boundary index, built from `conn` on first use and after each import. Takes the connection
     /// rather than opening a read, so it can run inside a transaction.

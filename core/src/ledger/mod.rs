@@ -23,12 +23,14 @@ mod photo_ops;
 mod places_ops;
 mod query;
 mod record;
+mod track_ops;
 
 pub use geo_ops::{BoundaryImport, BoundaryImportReport, LocatedVillage, NearbyIssue};
 pub use photo_ops::{IngestReport, PruneReport};
 pub use places_ops::{ImportReport, NewVillage, VillageView};
 pub use query::{IssueDetail, ListFilter, NegativeList, OutboxSummary};
 pub use record::{Batch, Command, NewReport};
+pub use track_ops::{TrackDetail, TrackSummary, VillageCoverage};
 
 /// A device's ledger: the store, the clock, the category table and the photo store.
 #[derive(Debug)]

@@ -40,6 +40,8 @@ pub struct ImportReport {
     pub rows: usize,
     pub added: usize,
     pub updated: usize,
+    /// Villages already known under an older code (another list's), now given this list's code too.
+    pub linked: usize,
     pub towns: usize,
 }
 
@@ -157,16 +159,29 @@ impl Ledger {
                         }
                     }
                     None => {
-                        let village = Village {
-                            id: VillageId::new(),
-                            name,
-                            town_id,
-                            zone_id: None,
-                            weak_base: false,
-                            codes: vec![VillageCode { code, source: source.clone() }],
-                        };
-                        places::save_village(tx, &village)?;
-                        report.added += 1;
+                        let town_name = street_names.get(street_code.as_str()).copied();
+                        match places::predecessor(tx, &name, town_name, &code)? {
+                            // The same village under an older list's code (a district renamed, say): its
+                            // history gains this code, and its issues stay with it.
+                            Some(mut village) => {
+                                village.codes.push(VillageCode { code, source: source.clone() });
+                                village.town_id = town_id.or(village.town_id);
+                                places::save_village(tx, &village)?;
+                                report.linked += 1;
+                            }
+                            None => {
+                                let village = Village {
+                                    id: VillageId::new(),
+                                    name,
+                                    town_id,
+                                    zone_id: None,
+                                    weak_base: false,
+                                    codes: vec![VillageCode { code, source: source.clone() }],
+                                };
+                                places::save_village(tx, &village)?;
+                                report.added += 1;
+                            }
+                        }
                     }
                 }
                 if (done + 1) % 100 == 0 || done + 1 == total {

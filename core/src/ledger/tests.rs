@@ -587,3 +587,61 @@ fn boundary_files_with_problems_import_nothing() {
         assert_eq!(f.ledger.locate(36.455, 120.505).unwrap(), None, "{} left a boundary behind", path.display());
     }
 }
+
+#[test]
+fn a_recorded_walk_is_filtered_packed_and_covers_the_village_it_crossed() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let (file, grid) = boundary_file(&f);
+    f.ledger.import_boundaries(&file, &BoundaryImport::default()).unwrap();
+    let err =
+        f.ledger.add_track_point(crate::geo::track::TrackPoint { lat: 36.45, lon: 120.5, at: None, accuracy_m: None });
+    assert!(matches!(err, Err(RectifyError::IllegalTransition { .. })), "{err:?}");
+    let started = f.ledger.start_track("morning walk").unwrap();
+    assert!(matches!(f.ledger.start_track("second"), Err(RectifyError::IllegalTransition { .. })));
+    let start = f.ledger.now();
+    // A zig-zag walk through the middle of the west cell (which no jitter reaches), rows 80 m apart, one
+    // fix a second at about 1.5 m/s.
+    let mut corners = Vec::new();
+    for row in 0..5 {
+        let north = 0.3 + 0.1 * f64::from(row);
+        let (west, east) = (0.28, 0.72);
+        if row % 2 == 0 {
+            corners.extend([(west, north), (east, north)])
+        } else {
+            corners.extend([(east, north), (west, north)])
+        }
+    }
+    let mut fixes = Vec::new();
+    for pair in corners.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        let steps = ((((x1 - x0) * 800.0_f64).hypot((y1 - y0) * 800.0) / 1.5).ceil() as usize).max(1);
+        for step in 0..steps {
+            let t = step as f64 / steps as f64;
+            fixes.push(grid.point_in_cell(0, 0, x0 + t * (x1 - x0), y0 + t * (y1 - y0)));
+        }
+    }
+    for (second, (lat, lon)) in fixes.iter().enumerate() {
+        let at = Some(start + Duration::seconds(second as i64));
+        let accuracy_m = Some(if second == 100 { 120.0 } else { 5.0 });
+        let lat = if second == 200 { lat + 0.01 } else { *lat };
+        f.ledger.add_track_point(crate::geo::track::TrackPoint { lat, lon: *lon, at, accuracy_m }).unwrap();
+    }
+    let stopped = f.ledger.stop_track().unwrap();
+    assert_eq!((stopped.id, stopped.dropped.poor_fix, stopped.dropped.jump), (started.id, 1, 1));
+    assert_eq!(stopped.points as usize, fixes.len() - 2);
+    assert!(stopped.stored_bytes < stopped.points * 12, "{} bytes for {} points", stopped.stored_bytes, stopped.points);
+    let detail = f.ledger.track_coverage(stopped.id, 50.0).unwrap();
+    assert_eq!(detail.villages.len(), 1, "{:?}", detail.villages);
+    let coverage = &detail.villages[0].coverage;
+    assert_eq!(detail.villages[0].code, VILLAGE);
+    // Five 352 m rows and four 80 m turns, all inside the village; seen 50 m either side, that is the
+    // middle of the village (about 452 × 420 m of its 800 × 800 m), less the gap left by the dropped jump.
+    assert!((coverage.distance_m - stopped.length_m).abs() < 1.0, "{coverage:?} vs {}", stopped.length_m);
+    assert!((stopped.length_m - 2080.0).abs() < 40.0, "{}", stopped.length_m);
+    assert!(coverage.seconds > 1300.0, "{coverage:?}");
+    assert!(coverage.area_share > 0.2 && coverage.area_share < 0.45, "{coverage:?}");
+    let points = f.ledger.track_points(stopped.id).unwrap();
+    assert_eq!(points.len() as u64, stopped.points);
+    assert_eq!(f.ledger.tracks().unwrap().len(), 1);
+}

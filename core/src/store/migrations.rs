@@ -180,8 +180,34 @@ CREATE TABLE village_boundaries (
 CREATE INDEX issues_category_lat ON issues(category, lat);
 "#;
 
+/// Version 5: walk tracks. Points of the track being recorded are rows; a stopped track keeps its
+/// filtered points packed in one blob (see `geo::track::encode`).
+const V5: &str = r#"
+CREATE TABLE tracks (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    started_at   TEXT NOT NULL,
+    stopped_at   TEXT,
+    points       BLOB,
+    point_count  INTEGER NOT NULL DEFAULT 0,
+    length_m     REAL NOT NULL DEFAULT 0,
+    dropped      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX tracks_one_open ON tracks(stopped_at IS NULL) WHERE stopped_at IS NULL;
+CREATE TABLE track_points (
+    track_id    TEXT NOT NULL REFERENCES tracks(id),
+    seq         INTEGER NOT NULL,
+    lat         REAL NOT NULL,
+    lon         REAL NOT NULL,
+    at_ms       INTEGER,
+    accuracy_m  REAL,
+    PRIMARY KEY (track_id, seq)
+);
+"#;
+
 /// Every step, in order; the index plus one is the version the step produces.
-pub const STEPS: &[&str] = &[V1, V2, V3, V4];
+pub const STEPS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = STEPS.len() as u32;

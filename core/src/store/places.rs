@@ -144,3 +144,52 @@ pub fn zones_named(conn: &Connection, name: &str) -> rusqlite::Result<Vec<Zone>>
         })
         .collect()
 }
+
+/// A village name without its committee suffix (村民委员会, 村委会, 社区居民委员会, ...): lists of different
+/// years write the same village's committee differently.
+pub fn name_stem(name: &str) -> &str {
+    const SUFFIXES: [&str; 7] =
+        ["社区居民委员会", "社区居委会", "村民委员会", "居民委员会", "村委会", "居委会", "委员会"];
+    let name = name.trim();
+    SUFFIXES.iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name)
+}
+
+/// The one village that `code` (new to the device) most likely renumbers: the same name (by
+/// [`name_stem`]), no code yet from `code`'s county (its first six digits) but one from its city (the
+/// first four: renumbering keeps province and city); in a town of the same name if exactly one such,
+/// else the only one in the city. `None` when there is none or it is ambiguous.
+pub fn predecessor(
+    conn: &Connection,
+    name: &str,
+    town_name: Option<&str>,
+    code: &str,
+) -> rusqlite::Result<Option<Village>> {
+    let county = code.get(..6).unwrap_or(code);
+    let mut statement = conn.prepare_cached(
+        "SELECT v.id, v.name, t.name FROM villages v LEFT JOIN towns t ON t.id = v.town_id
+         WHERE NOT EXISTS (SELECT 1 FROM village_codes c WHERE c.village_id = v.id AND substr(c.code, 1, 6) = ?1)
+           AND EXISTS (SELECT 1 FROM village_codes c WHERE c.village_id = v.id AND substr(c.code, 1, 4) = substr(?1, 1, 4))",
+    )?;
+    let stem = name_stem(name);
+    let rows = statement.query_map([county], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?))
+    })?;
+    let mut same_name = Vec::new();
+    for row in rows {
+        let (id, other, town) = row?;
+        if name_stem(&other) == stem {
+            same_name.push((id, town));
+        }
+    }
+    let same_town: Vec<&String> =
+        same_name.iter().filter(|(_, town)| town.is_some() && town.as_deref() == town_name).map(|(id, _)| id).collect();
+    let chosen = match (same_town.as_slice(), same_name.as_slice()) {
+        ([only], _) => Some((*only).clone()),
+        (_, [(only, _)]) => Some(only.clone()),
+        _ => None,
+    };
+    match chosen {
+        Some(id) => village(conn, parse_id(&id, "village id")?),
+        None => Ok(None),
+    }
+}

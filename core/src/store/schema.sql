@@ -54,3 +54,11 @@ CREATE INDEX event_photos_hash ON event_photos(hash);
 CREATE TABLE village_boundaries (village_id TEXT PRIMARY KEY REFERENCES villages(id), geometry TEXT NOT NULL,
     min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL, max_lat REAL NOT NULL,
     area_m2 REAL NOT NULL, source TEXT NOT NULL, imported_at TEXT NOT NULL);
+
+-- Walk tracks: the open one's points as rows; a stopped track's filtered points packed in `points`.
+CREATE TABLE tracks (id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, started_at TEXT NOT NULL,
+    stopped_at TEXT, points BLOB, point_count INTEGER NOT NULL DEFAULT 0, length_m REAL NOT NULL DEFAULT 0,
+    dropped TEXT NOT NULL DEFAULT '{}');
+CREATE UNIQUE INDEX tracks_one_open ON tracks(stopped_at IS NULL) WHERE stopped_at IS NULL;
+CREATE TABLE track_points (track_id TEXT NOT NULL REFERENCES tracks(id), seq INTEGER NOT NULL, lat REAL NOT NULL,
+    lon REAL NOT NULL, at_ms INTEGER, accuracy_m REAL, PRIMARY KEY (track_id, seq));
