@@ -42,28 +42,15 @@ const WALK: [(usize, &str, &str, f64, f64); 9] = [
     (3, "courtyard.outside_clutter", "Bricks outside No. 12 (second report)", 0.485, 0.525),
 ];
 
-/// The demo villages' boundaries: generated (synthetic) 900 m cells, two by two; village k is cell
-/// (k % 2, 1 - k / 2).
-const GRID: Grid = Grid {
-    south: 36.425,
-    west: 120.495,
-    columns: 2,
-    rows: 2,
-    cell_m: 900.0,
-    min_edge_points: 14,
-    max_edge_points: 40,
-    seed: 20_261_102,
-};
+/// Where the demo's generated (synthetic) village cells start, and their size.
+const GRID_SOUTH: f64 = 36.425;
+const GRID_WEST: f64 = 120.495;
+const CELL_M: f64 = 900.0;
 
-fn cell_of(village: usize) -> (usize, usize) {
-    (village % 2, 1 - village / 2)
-}
-
-/// Where a walk stop is, as (lat, lon).
-fn spot(stop: usize) -> (f64, f64) {
+/// Where a walk stop is, as (lat, lon): village k lies in cell (k % columns, k / columns).
+fn spot(grid: &Grid, stop: usize) -> (f64, f64) {
     let (village, _, _, east, north) = WALK[stop];
-    let (i, j) = cell_of(village);
-    GRID.point_in_cell(i, j, east, north)
+    grid.point_in_cell(village % grid.columns, village / grid.columns, east, north)
 }
 
 /// A phone photo of the scene: a generated 1600×1200 picture carrying the fix and the shutter time.
@@ -95,7 +82,9 @@ fn demo_dir(dir: Option<&Path>) -> Result<PathBuf> {
     Ok(dir)
 }
 
-pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
+/// Runs the demo week; with `real` = (division-list CSV, town code) the villages are that town's first
+/// four, imported with the whole list.
+pub fn run(dir: Option<&Path>, real: Option<(&Path, &str)>, out: &Printer) -> Result<()> {
     let dir = demo_dir(dir)?;
     let db = dir.join("demo.db");
     if db.exists() {
@@ -114,16 +103,39 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
         }
     };
 
-    for (code, name, zone) in VILLAGES {
-        ledger.upsert_village(&NewVillage {
-            code: code.into(),
-            name: name.into(),
-            town: Some(TOWN.into()),
-            zone: Some(zone.into()),
-            weak_base: false,
-            source: "synthetic-demo".into(),
-        })?;
-    }
+    // (code, name) of every village that gets a boundary; the first four are walked.
+    let villages: Vec<(String, String)> = match real {
+        Some((csv, town)) => {
+            let streets = csv.with_file_name(
+                csv.file_name()
+                    .map(|name| name.to_string_lossy().replacen("villages", "streets", 1))
+                    .unwrap_or_default(),
+            );
+            let streets = streets.exists().then_some(streets);
+            ledger.import_divisions(csv, streets.as_deref(), "division-list", &mut |_, _| {})?;
+            let villages = rectify_core::ledger::town_villages(csv, town)?;
+            if villages.len() < VILLAGES.len() {
+                return Err(RectifyError::invalid(format!(
+                    "town {town} has {} villages; the demo walks four",
+                    villages.len()
+                )));
+            }
+            villages
+        }
+        None => {
+            for (code, name, zone) in VILLAGES {
+                ledger.upsert_village(&NewVillage {
+                    code: code.into(),
+                    name: name.into(),
+                    town: Some(TOWN.into()),
+                    zone: Some(zone.into()),
+                    weak_base: false,
+                    source: "synthetic-demo".into(),
+                })?;
+            }
+            VILLAGES.iter().map(|(code, name, _)| (code.to_string(), name.to_string())).collect()
+        }
+    };
     say(&format!("Demo database: {}", db.display()));
     say("Mon 2 Nov, 上旬 round: inspector Wang walks four villages.");
     ledger.init("Wang (inspector, synthetic)", Role::Inspector, &[])?;
@@ -131,21 +143,23 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
     let camera = dir.join("camera");
     std::fs::create_dir_all(&camera)
         .map_err(|err| RectifyError::Storage { reason: format!("cannot create {}: {err}", camera.display()) })?;
-    let boundaries = GRID.boundaries(|i, j| {
-        let village = (0..VILLAGES.len()).find(|k| cell_of(*k) == (i, j)).unwrap_or(0);
-        (VILLAGES[village].0.to_string(), VILLAGES[village].1.to_string())
-    });
+    let (grid, boundaries) =
+        rectify_core::geo::synthetic::for_villages(&villages, GRID_SOUTH, GRID_WEST, CELL_M, 20_261_102);
     let boundary_file = dir.join("demo-boundaries-synthetic.geojson");
-    std::fs::write(&boundary_file, rectify_core::geo::feature_collection(&boundaries).to_string())
+    std::fs::write(&boundary_file, rectify_core::geo::synthetic::labelled_feature_collection(&boundaries).to_string())
         .map_err(|err| RectifyError::Storage { reason: format!("cannot write {}: {err}", boundary_file.display()) })?;
     ledger.import_boundaries(
         &boundary_file,
         &BoundaryImport { source: "synthetic-demo".into(), ..BoundaryImport::default() },
     )?;
-    say("  Village boundaries (generated, synthetic) loaded: each report is placed in its village by GPS.");
+    say(&format!(
+        "  {} village boundaries loaded — generated, SYNTHETIC, not the real extents: each report is placed in \
+         its village by GPS.",
+        boundaries.len()
+    ));
     for (index, (_, category, note, _, _)) in WALK.into_iter().enumerate() {
         clock.advance(Duration::minutes(7));
-        let (lat, lon) = spot(index);
+        let (lat, lon) = spot(&grid, index);
         if index == 8 {
             let nearby = ledger.nearby_open_issues(category, lat, lon, 15.0)?;
             if let Some(first) = nearby.first() {
@@ -181,19 +195,19 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
         Ok(())
     })?;
     ledger.act(issues[8], &Command::Withdraw { duplicate_of: Some(issues[7]), note: Some("reported twice".into()) })?;
-    say("  Liuzhuang's second report of the same bricks withdrawn as a duplicate.");
+    say(&format!("  {}: the second report of the same bricks withdrawn as a duplicate.", villages[3].1));
 
     say("Tue 3 Nov: secretaries fix what they can and strike it off.");
     clock.set(start + Duration::days(1) + Duration::hours(2));
     let strike = |village: usize, picks: &[usize]| -> Result<()> {
         ledger.init(
-            &format!("secretary of {}", VILLAGES[village].1),
+            &format!("secretary of {}", villages[village].1),
             Role::Secretary,
-            &[VILLAGES[village].0.to_string()],
+            &[villages[village].0.clone()],
         )?;
         for pick in picks {
             clock.advance(Duration::minutes(40));
-            let (lat, lon) = spot(*pick);
+            let (lat, lon) = spot(&grid, *pick);
             // The firewood "fix" is photographed somewhere else: its evidence check flags the distance.
             let lat = if *pick == 1 { lat + 0.002 } else { lat };
             let after = photo(&camera, &format!("after-{pick}.jpg"), 100 + *pick as u32, lat, lon, clock.now())?;
@@ -225,7 +239,8 @@ pub fn run(dir: Option<&Path>, out: &Printer) -> Result<()> {
 
     clock.set(start + Duration::days(6));
     say("Sun 8 Nov: the negative lists as the Monday bulletin will show them.");
-    let lists = VILLAGES.iter().map(|(code, _, _)| ledger.negative_list(code)).collect::<Result<Vec<_>>>()?;
+    let lists =
+        villages.iter().take(VILLAGES.len()).map(|(code, _)| ledger.negative_list(code)).collect::<Result<Vec<_>>>()?;
     if out.json {
         let value = serde_json::json!({"database": db, "negative_lists": lists});
         println!(

@@ -178,6 +178,13 @@ enum Verb {
         /// Folder for the demo database (a fresh temporary folder by default).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Use a real division list (villages CSV) instead of invented villages: the demo walks the first
+        /// four villages of --town, on generated (synthetic) boundaries.
+        #[arg(long, requires = "town")]
+        division_csv: Option<PathBuf>,
+        /// The town's 9-digit street code in --division-csv, e.g. 370215400 (Tongji New Area).
+        #[arg(long, requires = "division_csv")]
+        town: Option<String>,
     },
 }
 
@@ -236,6 +243,25 @@ enum GeoVerb {
         lat: f64,
         #[arg(allow_negative_numbers = true)]
         lon: f64,
+    },
+    /// Generate clearly labelled synthetic boundaries for the villages of a town in a division-list CSV
+    /// (no public village boundaries exist), as GeoJSON.
+    SyntheticBoundaries {
+        #[arg(long)]
+        division_csv: PathBuf,
+        /// The town's 9-digit street code, e.g. 370215400.
+        #[arg(long)]
+        town: String,
+        /// South-west corner of the grid.
+        #[arg(long, default_value_t = 36.38, allow_negative_numbers = true)]
+        south: f64,
+        #[arg(long, default_value_t = 120.45, allow_negative_numbers = true)]
+        west: f64,
+        /// Cell side in metres.
+        #[arg(long, default_value_t = 900.0)]
+        cell: f64,
+        #[arg(long)]
+        output: PathBuf,
     },
     /// WGS-84 to GCJ-02 (for drawing on a Chinese basemap), or back with --to-wgs84.
     Gcj02 {
@@ -443,6 +469,18 @@ fn run(cli: &Cli) -> Result<()> {
             out.located(&located)
         }
         Verb::Track(verb) => track(cli, &out, verb),
+        Verb::Geo(GeoVerb::SyntheticBoundaries { division_csv, town, south, west, cell, output }) => {
+            rectify_core::domain::validate::Location::new(*south, *west, None)?;
+            if !(cell.is_finite() && (100.0..=10_000.0).contains(cell)) {
+                return Err(RectifyError::invalid(format!("--cell {cell} m is not between 100 and 10000")));
+            }
+            let villages = rectify_core::ledger::town_villages(division_csv, town)?;
+            let (_, boundaries) = rectify_core::geo::synthetic::for_villages(&villages, *south, *west, *cell, 2026);
+            let collection = rectify_core::geo::synthetic::labelled_feature_collection(&boundaries);
+            std::fs::write(output, collection.to_string())
+                .map_err(|err| RectifyError::Storage { reason: format!("cannot write {}: {err}", output.display()) })?;
+            out.exported(output, boundaries.len(), "synthetic boundaries (GeoJSON)")
+        }
         Verb::Geo(GeoVerb::Gcj02 { lat, lon, to_wgs84 }) => {
             rectify_core::domain::validate::Location::new(*lat, *lon, None)?;
             let (lat, lon) = if *to_wgs84 {
@@ -478,7 +516,10 @@ fn run(cli: &Cli) -> Result<()> {
             let ledger = open(cli, OpenMode::MustExist)?;
             out.status(&ledger.profile()?, &ledger.outbox()?)
         }
-        Verb::Demo { dir } => demo::run(dir.as_deref(), &out),
+        Verb::Demo { dir, division_csv, town } => {
+            let real = division_csv.as_deref().zip(town.as_deref());
+            demo::run(dir.as_deref(), real, &out)
+        }
         other => {
             let ledger = open(cli, OpenMode::MustExist)?;
             let (issue, command, verb) = command_of(&ledger, other)?;

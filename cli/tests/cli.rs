@@ -439,3 +439,38 @@ fn a_walk_is_recorded_shown_and_exported() {
     let geojson: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(geojson["geometry"]["coordinates"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn synthetic_boundaries_for_a_real_town_are_labelled_and_import() {
+    let division = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/china-division-npm/v2.7.0-stats2023/villages.370215.csv");
+    if !division.exists() {
+        println!("skipped: {} is not present", division.display());
+        return;
+    }
+    let device = device("inspector");
+    let file = device.db.with_file_name("tongji-synthetic.geojson");
+    let args = ["geo", "synthetic-boundaries", "--division-csv", division.to_str().unwrap(), "--town", "370215400"];
+    let written = ok_json(&device.db, &[&args[..], &["--output", file.to_str().unwrap()]].concat());
+    assert_eq!(written["points"].as_u64(), Some(12), "Tongji New Area has 12 villages");
+    let collection: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(collection["rectify:note"].as_str().unwrap().contains("SYNTHETIC"));
+    assert!(collection["features"].as_array().unwrap().iter().all(|f| f["properties"]["synthetic"] == true));
+    let imported = ok_json(&device.db, &["villages", "import", file.to_str().unwrap()]);
+    assert_eq!(imported["boundaries"].as_u64(), Some(12));
+    refused(
+        &device.db,
+        &[
+            "geo",
+            "synthetic-boundaries",
+            "--division-csv",
+            division.to_str().unwrap(),
+            "--town",
+            "370215999",
+            "--output",
+            "x.geojson",
+        ],
+        4,
+        "no village of town",
+    );
+}

@@ -200,6 +200,17 @@ fn source_or_manual(source: &str) -> String {
 }
 
 /// Reads a small CSV file with a header, returning the `wanted` columns of each row in order.
+/// The villages of one town (by its 9-digit street code) in a division-list CSV, as (code, name).
+pub fn town_villages(villages_csv: &Path, town_code: &str) -> Result<Vec<(String, String)>> {
+    let rows = read_csv(villages_csv, &["code", "name", "streetCode"])?;
+    let found: Vec<(String, String)> =
+        rows.into_iter().filter(|row| row[2].trim() == town_code).map(|row| (row[0].clone(), row[1].clone())).collect();
+    if found.is_empty() {
+        return Err(RectifyError::not_found(format!("no village of town {town_code} in {}", villages_csv.display())));
+    }
+    Ok(found)
+}
+
 fn read_csv(path: &Path, wanted: &[&str]) -> Result<Vec<Vec<String>>> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| RectifyError::invalid(format!("cannot read {}: {err}", path.display())))?;
