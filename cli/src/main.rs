@@ -333,6 +333,10 @@ enum VillageVerb {
         /// GeoJSON: accept rings wound against the right-hand rule, and turn them.
         #[arg(long)]
         any_winding: bool,
+        /// CSV: this is a newer list that renumbers villages already on the device (same city, same
+        /// name, another county): give them the new code instead of new villages. Import oldest first.
+        #[arg(long)]
+        renumbers: bool,
     },
     /// Record that a village has a new code; its id and issues stay.
     Recode {
@@ -596,6 +600,7 @@ fn track(cli: &Cli, out: &output::Printer, verb: &TrackVerb) -> Result<()> {
                 lon: *lon,
                 at: Some(at),
                 accuracy_m: *accuracy,
+                new_segment: false,
             })?;
             out.track_points(count)
         }
@@ -652,7 +657,7 @@ fn village(cli: &Cli, out: &output::Printer, verb: &VillageVerb) -> Result<()> {
             })?;
             out.village(&village)
         }
-        VillageVerb::Import { file, streets, source, code_prop, name_prop, any_winding } => {
+        VillageVerb::Import { file, streets, source, code_prop, name_prop, any_winding, renumbers } => {
             if looks_like_json(file) {
                 let options = BoundaryImport {
                     code_property: code_prop.clone(),
@@ -663,8 +668,12 @@ fn village(cli: &Cli, out: &output::Printer, verb: &VillageVerb) -> Result<()> {
                 return out.boundaries_imported(&ledger.import_boundaries(file, &options)?);
             }
             let mut progress = output::Progress::new(cli.json, "importing villages");
-            let report = ledger
-                .import_divisions(file, streets.as_deref(), source, &mut |done, total| progress.update(done, total))?;
+            let mut report_progress = |done, total| progress.update(done, total);
+            let report = if *renumbers {
+                ledger.import_renumbered_divisions(file, streets.as_deref(), source, &mut report_progress)?
+            } else {
+                ledger.import_divisions(file, streets.as_deref(), source, &mut report_progress)?
+            };
             progress.finish();
             out.import(&report)
         }

@@ -51,9 +51,8 @@ fn the_2023_jimo_list_imports_whole_and_placed_in_its_towns() {
             &mut |_, _| {},
         )
         .unwrap();
-    // Lists are meant to be imported oldest first (see the next test); imported the other way round, the
-    // 2016 codes still get villages of their own, with the merged ones findable.
-    assert_eq!(old.added + old.linked, 1097);
+    // A plain import links nothing: every 2016 code gets a village of its own.
+    assert_eq!((old.added, old.linked), (1097, 0));
     let merged = ledger.negative_list("370282003233").unwrap();
     assert_eq!(merged.village.name, "仇家沟岔村委会");
     assert!(ledger.list(&ListFilter::default()).unwrap().is_empty());
@@ -64,12 +63,15 @@ fn the_2016_then_2023_lists_keep_each_village_under_both_codes() {
     let Some(data) = shared_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("office.db"), OpenMode::CreateIfMissing, Arc::new(SystemClock)).unwrap();
-    let import = |list: &str, streets: &str, source: &str| {
-        ledger.import_divisions(&data.join(list), Some(&data.join(streets)), source, &mut |_, _| {}).unwrap()
-    };
-    let old = import("v2.0.0-stats2016/villages.370282.csv", "v2.0.0-stats2016/streets.370282.csv", "nbs-2016");
-    assert_eq!((old.added, old.linked), (1097, 0));
-    let new = import("v2.7.0-stats2023/villages.370215.csv", "v2.7.0-stats2023/streets.370215.csv", "nbs-2023");
+    let (villages_2016, streets_2016) =
+        (data.join("v2.0.0-stats2016/villages.370282.csv"), data.join("v2.0.0-stats2016/streets.370282.csv"));
+    let old =
+        ledger.import_renumbered_divisions(&villages_2016, Some(&streets_2016), "nbs-2016", &mut |_, _| {}).unwrap();
+    assert_eq!((old.added, old.linked), (1097, 0), "nothing to renumber on an empty device");
+    let (villages_2023, streets_2023) =
+        (data.join("v2.7.0-stats2023/villages.370215.csv"), data.join("v2.7.0-stats2023/streets.370215.csv"));
+    let new =
+        ledger.import_renumbered_divisions(&villages_2023, Some(&streets_2023), "nbs-2023", &mut |_, _| {}).unwrap();
     println!("2023 list: {} villages known from 2016 and renumbered, {} new", new.linked, new.added);
     assert_eq!(new.added + new.linked, 197);
     // Most of Jimo's 2023 units are merged communities with new names; 33 share a name (less the
@@ -91,6 +93,40 @@ fn the_2016_then_2023_lists_keep_each_village_under_both_codes() {
     // The merged-away 2016 villages keep their single old code.
     assert_eq!(ledger.negative_list("370282003233").unwrap().village.codes.len(), 1);
     assert_eq!(villages.len(), 1097 + new.added);
+}
+
+#[test]
+fn renumbering_never_merges_villages_of_one_list_or_guesses_between_towns() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("d.db"), OpenMode::CreateIfMissing, Arc::new(SystemClock)).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Two counties of one city in one list, with a same-named village in each: two villages.
+    let streets = write("streets.csv", "code,name\n370281001,\"东镇\"\n370282105,\"西镇\"\n370282106,\"东镇\"\n");
+    let first = write(
+        "old.csv",
+        "code,name,streetCode\n370281001001,\"东村村委会\",370281001\n370282105201,\"东村村民委员会\",370282105\n370282106001,\"东村村委会\",370282106\n",
+    );
+    let report = ledger.import_renumbered_divisions(&first, Some(&streets), "old", &mut |_, _| {}).unwrap();
+    assert_eq!((report.added, report.linked), (3, 0));
+    // A newer list renumbers 370282 as 370215. Its 西镇 东村 matches one known village by name and town:
+    // linked. Its 东镇 东村 matches two (370281's and 370282106's, both in towns called 东镇): rather than
+    // guess, it becomes a new village.
+    let new_streets = write("streets2.csv", "code,name\n370215105,\"西镇\"\n370215106,\"东镇\"\n");
+    let newer = write(
+        "new.csv",
+        "code,name,streetCode\n370215105201,\"东村村民委员会\",370215105\n370215106001,\"东村村民委员会\",370215106\n",
+    );
+    let report = ledger.import_renumbered_divisions(&newer, Some(&new_streets), "new", &mut |_, _| {}).unwrap();
+    assert_eq!((report.added, report.linked), (1, 1));
+    let linked = ledger.negative_list("370215105201").unwrap().village;
+    assert_eq!(
+        linked.codes.iter().map(|code| code.code.as_str()).collect::<Vec<_>>(),
+        ["370282105201", "370215105201"]
+    );
 }
 
 #[test]

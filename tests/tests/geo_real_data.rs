@@ -100,6 +100,12 @@ fn geojsonhint_bad_files_are_refused_and_good_files_read() {
     for path in &bad {
         let err = ledger.import_boundaries(path, &BoundaryImport::default()).unwrap_err().to_string();
         assert!(err.contains(&path.display().to_string()), "the refusal names the file: {err}");
+        // Refused by the reader itself, or (geojsonhint-valid but polygon-free) for having no polygon.
+        let text = std::fs::read_to_string(path).unwrap();
+        match read_polygons(&text, &ReadOptions::default()) {
+            Err(_) => {}
+            Ok(found) => assert!(found.is_empty() && err.contains("holds no Polygon"), "{}: {err}", path.display()),
+        }
         println!("{}: {err}", path.file_name().unwrap().to_string_lossy());
     }
     let good = geojson("good");

@@ -14,14 +14,16 @@ use rectify_core::ledger::Ledger;
 use rectify_core::store::OpenMode;
 use rectify_tests::{files_under, shared_data};
 
-/// The points of a GPX file by scanning for `<trkpt` (or, with none, `<rtept`) and its lat/lon attributes.
-fn scanned(text: &str) -> Vec<Point<f64>> {
+/// The segments of a GPX file by a plain text scan: split at `<trkseg` (or, with no track points, at
+/// `<rte>`), then every `<trkpt` (`<rtept`) and its lat/lon attributes.
+fn scanned(text: &str) -> Vec<Vec<Point<f64>>> {
     let attribute = |tag: &str, name: &str| -> Option<f64> {
         let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
         tag[at..].split('"').next()?.parse().ok()
     };
-    let points = |element: &str| -> Vec<Point<f64>> {
-        text.split(&format!("<{element}"))
+    let points = |chunk: &str, element: &str| -> Vec<Point<f64>> {
+        chunk
+            .split(&format!("<{element}"))
             .skip(1)
             .filter_map(|rest| {
                 let tag = rest.split('>').next()?;
@@ -29,8 +31,8 @@ fn scanned(text: &str) -> Vec<Point<f64>> {
             })
             .collect()
     };
-    let track = points("trkpt");
-    if track.is_empty() { points("rtept") } else { track }
+    let (separator, element) = if text.contains("<trkpt") { ("<trkseg", "trkpt") } else { ("<rte>", "rtept") };
+    text.split(separator).skip(1).map(|chunk| points(chunk, element)).filter(|segment| !segment.is_empty()).collect()
 }
 
 #[test]
@@ -42,11 +44,16 @@ fn real_gpx_files_import_with_lengths_that_agree_with_an_independent_computation
     let mut imported = 0;
     for path in files_under(&data) {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let expected_points = scanned(&text);
+        let segments = scanned(&text);
+        let expected_points: Vec<Point<f64>> = segments.iter().flatten().copied().collect();
         match ledger.import_gpx(&path, None) {
             Ok(track) => {
                 assert_eq!(track.points as usize, expected_points.len(), "{}", path.display());
-                let expected: f64 = expected_points.windows(2).map(|pair| Geodesic.distance(pair[0], pair[1])).sum();
+                // The gaps between segments are not walked.
+                let expected: f64 = segments
+                    .iter()
+                    .flat_map(|segment| segment.windows(2).map(|pair| Geodesic.distance(pair[0], pair[1])))
+                    .sum();
                 let error = (track.length_m - expected).abs() / expected.max(1.0);
                 println!(
                     "{}: {} points, {:.1} m (geodesic {expected:.1} m, {:.3} %)",
@@ -58,6 +65,12 @@ fn real_gpx_files_import_with_lengths_that_agree_with_an_independent_computation
                 assert!(error < 0.005, "{}: {:.1} m against {expected:.1} m", path.display(), track.length_m);
                 let stored = ledger.track_points(track.id).unwrap();
                 assert_eq!(stored.len(), expected_points.len());
+                assert_eq!(
+                    stored.iter().filter(|point| point.new_segment).count(),
+                    segments.len(),
+                    "{}",
+                    path.display()
+                );
                 for (ours, theirs) in stored.iter().zip(&expected_points) {
                     assert!((ours.lat - theirs.y()).abs() < 1e-7 && (ours.lon - theirs.x()).abs() < 1e-7);
                 }

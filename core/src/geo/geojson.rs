@@ -398,7 +398,14 @@ pub fn first_off_earth(shape: &MultiPolygon<f64>) -> Option<Coord<f64>> {
 
 /// Twice the signed area in degrees² (positive when counter-clockwise).
 fn signed_area(ring: &[Coord<f64>]) -> f64 {
-    ring.windows(2).map(|pair| pair[0].x * pair[1].y - pair[1].x * pair[0].y).sum()
+    // Relative to the first vertex: small rings far from (0, 0) keep their precision.
+    let origin = ring.first().copied().unwrap_or(Coord { x: 0.0, y: 0.0 });
+    ring.windows(2)
+        .map(|pair| {
+            let (a, b) = (pair[0] - origin, pair[1] - origin);
+            a.x * b.y - b.x * a.y
+        })
+        .sum()
 }
 
 fn polygon(value: &Json, at: &str, options: &ReadOptions) -> Result<Polygon<f64>, GeoJsonError> {

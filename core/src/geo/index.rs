@@ -62,12 +62,17 @@ impl Banded {
         if point.y < self.min_y {
             return false;
         }
-        let band = ((point.y - self.min_y) / self.band_height) as usize;
-        let Some(edges) = self.bands.get(band) else { return false };
+        // The top edge's own band is the last one, whatever rounding says.
+        let band = (((point.y - self.min_y) / self.band_height) as usize).min(self.bands.len() - 1);
+        let edges = &self.bands[band];
         let mut inside = false;
         for &edge in edges {
             let (a, b) = (self.points[edge as usize], self.points[edge as usize + 1]);
-            if (a.y > point.y) != (b.y > point.y) && point.x < (b.x - a.x) * (point.y - a.y) / (b.y - a.y) + a.x {
+            // Computed from the lower end, so the two villages sharing an edge agree where it is.
+            let (low, high) = if a.y <= b.y { (a, b) } else { (b, a) };
+            if (low.y > point.y) != (high.y > point.y)
+                && point.x < (high.x - low.x) * (point.y - low.y) / (high.y - low.y) + low.x
+            {
                 inside = !inside;
             }
         }
@@ -193,6 +198,9 @@ impl BoundaryIndex {
 
     /// The boundary containing the point, if any (the first by import order where two overlap).
     pub fn containing(&self, lat: f64, lon: f64) -> Option<usize> {
+        if !(lat.is_finite() && lon.is_finite()) {
+            return None;
+        }
         let point = Coord { x: lon, y: lat };
         self.tree
             .locate_all_at_point(&[lon, lat])
@@ -203,6 +211,9 @@ impl BoundaryIndex {
 
     /// The boundary containing the point, or the nearest one with the distance to its edge.
     pub fn locate(&self, lat: f64, lon: f64) -> Option<Located> {
+        if !(lat.is_finite() && lon.is_finite()) {
+            return None;
+        }
         let found = |index: usize, inside: bool, distance_m: f64| {
             let boundary = &self.boundaries[index];
             Located { index, code: boundary.code.clone(), name: boundary.name.clone(), inside, distance_m }

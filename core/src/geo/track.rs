@@ -17,6 +17,9 @@ pub struct TrackPoint {
     pub at: Option<DateTime<Utc>>,
     /// The receiver's horizontal accuracy estimate, in metres.
     pub accuracy_m: Option<f64>,
+    /// The first fix after a break (a new GPX segment or track): the line does not join it to the last.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_segment: bool,
 }
 
 /// What the filter drops.
@@ -54,7 +57,7 @@ pub fn filter(points: &[TrackPoint], rules: &TrackFilter) -> (Vec<TrackPoint>, D
             dropped.poor_fix += 1;
             continue;
         }
-        if let Some(last) = kept.last()
+        if let Some(last) = kept.last().filter(|_| !point.new_segment)
             && let (Some(then), Some(now)) = (last.at, point.at)
         {
             let seconds = (now - then).num_milliseconds() as f64 / 1000.0;
@@ -73,9 +76,14 @@ pub fn filter(points: &[TrackPoint], rules: &TrackFilter) -> (Vec<TrackPoint>, D
     (kept, dropped)
 }
 
-/// The length of the line through the points, in metres.
+/// The consecutive fixes the line joins (not across a segment break).
+fn legs(points: &[TrackPoint]) -> impl Iterator<Item = (&TrackPoint, &TrackPoint)> {
+    points.windows(2).filter(|pair| !pair[1].new_segment).map(|pair| (&pair[0], &pair[1]))
+}
+
+/// The length of the line through the points, in metres (segment breaks are not walked).
 pub fn length_m(points: &[TrackPoint]) -> f64 {
-    points.windows(2).map(|pair| haversine_m(coord(&pair[0]), coord(&pair[1]))).sum()
+    legs(points).map(|(a, b)| haversine_m(coord(a), coord(b))).sum()
 }
 
 fn coord(point: &TrackPoint) -> Coord<f64> {
@@ -129,16 +137,17 @@ pub fn encode(points: &[TrackPoint]) -> Vec<u8> {
         put_signed(&mut out, this_lat - lat);
         put_signed(&mut out, this_lon - lon);
         (lat, lon) = (this_lat, this_lon);
-        match point.at {
-            Some(at) => {
-                let millis = at.timestamp_millis();
-                put_varint(&mut out, 1);
-                put_signed(&mut out, millis - time);
-                time = millis;
-            }
-            None => put_varint(&mut out, 0),
+        // Flags: 1 = a time follows, 2 = the fix starts a new segment.
+        put_varint(&mut out, u64::from(point.at.is_some()) | u64::from(point.new_segment) << 1);
+        if let Some(at) = point.at {
+            let millis = at.timestamp_millis();
+            put_signed(&mut out, millis - time);
+            time = millis;
         }
-        let accuracy = point.accuracy_m.map_or(0, |metres| (metres * 10.0).round().clamp(0.0, 1e9) as u64 + 1);
+        let accuracy = point
+            .accuracy_m
+            .filter(|metres| metres.is_finite() && *metres >= 0.0)
+            .map_or(0, |metres| (metres * 10.0).round().min(1e9) as u64 + 1);
         put_varint(&mut out, accuracy);
     }
     out
@@ -156,19 +165,27 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<TrackPoint>> {
     for _ in 0..count {
         lat = lat.checked_add(get_signed(bytes, &mut at)?)?;
         lon = lon.checked_add(get_signed(bytes, &mut at)?)?;
-        let moment = match get_varint(bytes, &mut at)? {
-            0 => None,
-            _ => {
-                time = time.checked_add(get_signed(bytes, &mut at)?)?;
-                Some(DateTime::from_timestamp_millis(time)?)
-            }
+        let flags = get_varint(bytes, &mut at)?;
+        if flags > 3 {
+            return None;
+        }
+        let moment = if flags & 1 == 1 {
+            time = time.checked_add(get_signed(bytes, &mut at)?)?;
+            Some(DateTime::from_timestamp_millis(time)?)
+        } else {
+            None
         };
         let accuracy = get_varint(bytes, &mut at)?;
+        let (degrees_lat, degrees_lon) = (lat as f64 / UNITS_PER_DEGREE, lon as f64 / UNITS_PER_DEGREE);
+        if degrees_lat.abs() > 90.0 || degrees_lon.abs() > 180.0 {
+            return None;
+        }
         points.push(TrackPoint {
-            lat: lat as f64 / UNITS_PER_DEGREE,
-            lon: lon as f64 / UNITS_PER_DEGREE,
+            lat: degrees_lat,
+            lon: degrees_lon,
             at: moment,
             accuracy_m: (accuracy > 0).then(|| (accuracy - 1) as f64 / 10.0),
+            new_segment: flags & 2 == 2,
         });
     }
     (at == bytes.len()).then_some(points)
@@ -191,8 +208,7 @@ pub struct Coverage {
 pub fn coverage(points: &[TrackPoint], area: &super::index::BoundaryIndex, which: usize, reach_m: f64) -> Coverage {
     let mut distance_m = 0.0;
     let mut seconds = 0.0;
-    for pair in points.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
+    for (a, b) in legs(points) {
         let (mid_lat, mid_lon) = ((a.lat + b.lat) / 2.0, (a.lon + b.lon) / 2.0);
         if area.containing(mid_lat, mid_lon) == Some(which) {
             distance_m += haversine_m(coord(a), coord(b));
@@ -240,12 +256,12 @@ fn distance_to_line_m(points: &[TrackPoint], lat: f64, lon: f64) -> f64 {
     let metres_per_degree = 6_371_008.8 * std::f64::consts::PI / 180.0;
     let local = |p: &TrackPoint| ((p.lon - lon) * scale * metres_per_degree, (p.lat - lat) * metres_per_degree);
     let mut best = f64::MAX;
-    if let [only] = points {
-        let (x, y) = local(only);
-        return (x * x + y * y).sqrt();
+    for point in points {
+        let (x, y) = local(point);
+        best = best.min((x * x + y * y).sqrt());
     }
-    for pair in points.windows(2) {
-        let ((ax, ay), (bx, by)) = (local(&pair[0]), local(&pair[1]));
+    for (a, b) in legs(points) {
+        let ((ax, ay), (bx, by)) = (local(a), local(b));
         let (dx, dy) = (bx - ax, by - ay);
         let length = dx * dx + dy * dy;
         let t = if length > 0.0 { (-(ax * dx + ay * dy) / length).clamp(0.0, 1.0) } else { 0.0 };
@@ -266,7 +282,10 @@ pub fn to_gpx(name: &str, points: &[TrackPoint]) -> String {
          xmlns=\"http://www.topografix.com/GPX/1/1\">\n",
     );
     out.push_str(&format!("  <trk>\n    <name>{}</name>\n    <trkseg>\n", escape(name)));
-    for point in points {
+    for (index, point) in points.iter().enumerate() {
+        if point.new_segment && index > 0 {
+            out.push_str("    </trkseg>\n    <trkseg>\n");
+        }
         out.push_str(&format!("      <trkpt lat=\"{:.7}\" lon=\"{:.7}\">", point.lat, point.lon));
         if let Some(at) = point.at {
             out.push_str(&format!("<time>{}</time>", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
@@ -277,15 +296,26 @@ pub fn to_gpx(name: &str, points: &[TrackPoint]) -> String {
     out
 }
 
-/// The track as a GeoJSON Feature: a LineString, with the fix times as a property.
+/// The track as a GeoJSON Feature: a LineString, a MultiLineString when it has breaks, or a MultiPoint
+/// when it is too short to be a line; the fix times as a property.
 pub fn to_geojson(name: &str, points: &[TrackPoint]) -> serde_json::Value {
-    let coordinates: Vec<serde_json::Value> = points.iter().map(|p| serde_json::json!([p.lon, p.lat])).collect();
+    let position = |p: &TrackPoint| serde_json::json!([p.lon, p.lat]);
+    let mut segments: Vec<Vec<serde_json::Value>> = Vec::new();
+    for point in points {
+        match segments.last_mut() {
+            Some(segment) if !point.new_segment => segment.push(position(point)),
+            _ => segments.push(vec![position(point)]),
+        }
+    }
+    let geometry = if segments.iter().any(|segment| segment.len() < 2) {
+        serde_json::json!({"type": "MultiPoint", "coordinates": points.iter().map(position).collect::<Vec<_>>()})
+    } else if segments.len() == 1 {
+        serde_json::json!({"type": "LineString", "coordinates": segments.remove(0)})
+    } else {
+        serde_json::json!({"type": "MultiLineString", "coordinates": segments})
+    };
     let times: Vec<Option<String>> = points.iter().map(|p| p.at.map(|at| at.to_rfc3339())).collect();
-    serde_json::json!({
-        "type": "Feature",
-        "properties": {"name": name, "times": times},
-        "geometry": {"type": "LineString", "coordinates": coordinates},
-    })
+    serde_json::json!({"type": "Feature", "properties": {"name": name, "times": times}, "geometry": geometry})
 }
 
 /// Why a GPX file cannot be read.
@@ -293,21 +323,49 @@ pub fn to_geojson(name: &str, points: &[TrackPoint]) -> serde_json::Value {
 #[error("{0}")]
 pub struct GpxError(pub String);
 
-/// Reads the track points (or, for a route-only file, the route points) of a GPX file. A fix's accuracy
-/// is taken as 5 m × HDOP when the file gives an HDOP.
+/// A GPX time: RFC 3339, or without a zone (read as UTC, as GPX's xsd:dateTime allows).
+fn gpx_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.to_utc())
+        .ok()
+        .or_else(|| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|at| at.and_utc()))
+}
+
+/// Reads the track points (or, for a route-only file, the route points) of a GPX file, keeping the
+/// breaks between tracks, segments and routes. A fix's accuracy is taken as 5 m × HDOP when the file
+/// gives one. Only a point's own `<time>` and `<hdop>` count, not those inside its extensions.
 pub fn from_gpx(text: &str) -> Result<Vec<TrackPoint>, GpxError> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
-    let (mut track, mut route) = (Vec::new(), Vec::new());
-    let mut current: Option<(TrackPoint, bool)> = None;
+    /// Points read so far, and whether the next one of each kind starts a new segment.
+    struct Collected {
+        track: Vec<TrackPoint>,
+        route: Vec<TrackPoint>,
+        track_break: bool,
+        route_break: bool,
+    }
+    impl Collected {
+        fn push(&mut self, point: TrackPoint, is_track: bool) {
+            let (list, pending) = if is_track {
+                (&mut self.track, &mut self.track_break)
+            } else {
+                (&mut self.route, &mut self.route_break)
+            };
+            list.push(TrackPoint { new_segment: std::mem::take(pending), ..point });
+        }
+    }
+    let mut read = Collected { track: Vec::new(), route: Vec::new(), track_break: true, route_break: true };
+    // The point being read, whether it is a track point, and the depth of its element.
+    let mut current: Option<(TrackPoint, bool, usize)> = None;
     let mut field: Option<Vec<u8>> = None;
-    let mut saw_gpx = false;
+    let (mut depth, mut saw_gpx) = (0usize, false);
     loop {
         let event = reader.read_event().map_err(|err| GpxError(format!("not well-formed XML: {err}")))?;
         let empty = matches!(event, Event::Empty(_));
         match event {
             Event::Start(tag) | Event::Empty(tag) if matches!(tag.local_name().as_ref(), b"trkpt" | b"rtept") => {
-                let mut point = TrackPoint { lat: f64::NAN, lon: f64::NAN, at: None, accuracy_m: None };
+                let mut point =
+                    TrackPoint { lat: f64::NAN, lon: f64::NAN, at: None, accuracy_m: None, new_segment: false };
                 for attribute in tag.attributes().flatten() {
                     let value = String::from_utf8_lossy(&attribute.value).trim().parse::<f64>().unwrap_or(f64::NAN);
                     match attribute.key.local_name().as_ref() {
@@ -317,30 +375,45 @@ pub fn from_gpx(text: &str) -> Result<Vec<TrackPoint>, GpxError> {
                     }
                 }
                 if !(point.lat.abs() <= 90.0 && point.lon.abs() <= 180.0) {
-                    return Err(GpxError(format!(
-                        "a point has no valid lat/lon (point {})",
-                        track.len() + route.len() + 1
-                    )));
+                    let number = read.track.len() + read.route.len() + 1;
+                    return Err(GpxError(format!("a point has no valid lat/lon (point {number})")));
                 }
                 let is_track = tag.local_name().as_ref() == b"trkpt";
                 if empty {
-                    if is_track { track.push(point) } else { route.push(point) }
+                    read.push(point, is_track);
                 } else {
-                    current = Some((point, is_track));
+                    depth += 1;
+                    current = Some((point, is_track, depth));
                 }
             }
             Event::Start(tag) => {
-                if tag.local_name().as_ref() == b"gpx" {
-                    saw_gpx = true;
+                depth += 1;
+                match tag.local_name().as_ref() {
+                    b"gpx" => saw_gpx = true,
+                    b"trk" | b"trkseg" => read.track_break = true,
+                    b"rte" => read.route_break = true,
+                    _ => {}
                 }
-                field = Some(tag.local_name().as_ref().to_vec());
+                // Only the point's direct children.
+                field =
+                    current.as_ref().filter(|(_, _, at)| depth == at + 1).map(|_| tag.local_name().as_ref().to_vec());
             }
-            Event::Text(text) => {
-                if let (Some((point, _)), Some(name)) = (current.as_mut(), field.as_deref()) {
-                    let value = String::from_utf8_lossy(text.as_ref()).trim().to_string();
+            Event::Text(_) | Event::CData(_) => {
+                let content = match &event {
+                    Event::Text(text) => String::from_utf8_lossy(text.as_ref()).trim().to_string(),
+                    Event::CData(data) => String::from_utf8_lossy(data.as_ref()).trim().to_string(),
+                    _ => String::new(),
+                };
+                if let (Some((point, _, _)), Some(name)) = (current.as_mut(), field.as_deref()) {
                     match name {
-                        b"time" => point.at = DateTime::parse_from_rfc3339(&value).ok().map(|at| at.to_utc()),
-                        b"hdop" => point.accuracy_m = value.parse::<f64>().ok().map(|hdop| hdop * 5.0),
+                        b"time" => point.at = gpx_time(&content),
+                        b"hdop" => {
+                            point.accuracy_m = content
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|hdop| hdop.is_finite() && *hdop >= 0.0)
+                                .map(|hdop| hdop * 5.0);
+                        }
                         _ => {}
                     }
                 }
@@ -348,10 +421,11 @@ pub fn from_gpx(text: &str) -> Result<Vec<TrackPoint>, GpxError> {
             Event::End(tag) => {
                 field = None;
                 if matches!(tag.local_name().as_ref(), b"trkpt" | b"rtept")
-                    && let Some((point, is_track)) = current.take()
+                    && let Some((point, is_track, _)) = current.take()
                 {
-                    if is_track { track.push(point) } else { route.push(point) }
+                    read.push(point, is_track);
                 }
+                depth = depth.saturating_sub(1);
             }
             Event::Eof => break,
             _ => {}
@@ -360,7 +434,7 @@ pub fn from_gpx(text: &str) -> Result<Vec<TrackPoint>, GpxError> {
     if !saw_gpx {
         return Err(GpxError("not a GPX file (no <gpx> element)".into()));
     }
-    let points = if track.is_empty() { route } else { track };
+    let points = if read.track.is_empty() { read.route } else { read.track };
     if points.is_empty() {
         return Err(GpxError("the file has no track or route points".into()));
     }
@@ -379,6 +453,7 @@ mod tests {
                 lon: 120.5 + (i as f64 * 0.3).sin() * 0.0001,
                 at: Some(start + chrono::Duration::seconds(i)),
                 accuracy_m: Some(4.0 + (i % 7) as f64 * 0.5),
+                new_segment: false,
             })
             .collect()
     }
@@ -419,6 +494,20 @@ mod tests {
         assert!((length_m(&back) - length_m(&points)).abs() < 0.01);
         assert_eq!(back[5].at, points[5].at);
         assert!(from_gpx("<xml></xml>").is_err());
+        // Two segments: the gap is not walked; only a point's own time counts; zone-less times are UTC.
+        let two = r#"<gpx><trk><trkseg><trkpt lat="36.0" lon="120.0"><time>2026-11-02T09:00:00</time>
+            <extensions><time>1999-01-01T00:00:00Z</time></extensions></trkpt>
+            <trkpt lat="36.001" lon="120.0"><time><![CDATA[2026-11-02T09:01:00Z]]></time></trkpt></trkseg>
+            <trkseg><trkpt lat="37.0" lon="120.0"/><trkpt lat="37.001" lon="120.0"/></trkseg></trk></gpx>"#;
+        let read = from_gpx(two).unwrap();
+        assert_eq!(read.iter().map(|p| p.new_segment).collect::<Vec<_>>(), [true, false, true, false]);
+        assert_eq!(read[0].at.unwrap().to_rfc3339(), "2026-11-02T09:00:00+00:00");
+        assert_eq!(read[1].at.unwrap().to_rfc3339(), "2026-11-02T09:01:00+00:00");
+        assert!((length_m(&read) - 222.4).abs() < 1.0, "{}", length_m(&read));
+        let back = decode(&encode(&read)).unwrap();
+        assert_eq!(back.iter().map(|p| p.new_segment).collect::<Vec<_>>(), [true, false, true, false]);
+        assert_eq!(to_geojson("two", &read)["geometry"]["type"], "MultiLineString");
+        assert_eq!(from_gpx(&to_gpx("two", &read)).unwrap().iter().filter(|p| p.new_segment).count(), 2);
         assert!(from_gpx("<gpx><trk><trkseg><trkpt lat=\"x\" lon=\"1\"/></trkseg></trk></gpx>").is_err());
     }
 }

@@ -73,11 +73,29 @@ pub struct NearbyIssue {
     pub distance_m: f64,
 }
 
+/// A boundary ready to store: code, name, shape, area in m², and where it was in the file.
+type PreparedBoundary = (String, Option<String>, geo::MultiPolygon<f64>, f64, String);
+
 /// The boundary index with the village each boundary belongs to.
 #[derive(Debug)]
 pub(crate) struct VillageMap {
     index: BoundaryIndex,
     villages: Vec<VillageId>,
+    /// What the places tables looked like when the index was built (see [`places_fingerprint`]).
+    fingerprint: String,
+}
+
+/// Changes whenever a boundary is imported or a village is added, renamed or recoded, by this process
+/// or another: boundaries' count and latest import, villages' and codes' counts and highest rowids, and
+/// a hash of the names.
+fn places_fingerprint(conn: &rusqlite::Connection) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT (SELECT count(*) || '/' || coalesce(max(imported_at), '') FROM village_boundaries) || '|' ||
+                (SELECT count(*) || '/' || coalesce(max(rowid), 0) || '/' || coalesce(sum(length(name)), 0) FROM villages) || '|' ||
+                (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM village_codes)",
+        [],
+        |row| row.get(0),
+    )
 }
 
 impl VillageMap {
@@ -90,8 +108,9 @@ impl Ledger {
     /// The boundary index, built from `conn` on first use and after each import. Takes the connection
     /// rather than opening a read, so it can run inside a transaction.
     pub(crate) fn village_map(&self, conn: &rusqlite::Connection) -> Result<Arc<VillageMap>> {
+        let fingerprint = places_fingerprint(conn)?;
         let mut cached = self.village_map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(map) = cached.as_ref() {
+        if let Some(map) = cached.as_ref().filter(|map| map.fingerprint == fingerprint) {
             return Ok(map.clone());
         }
         let stored = boundaries::all(conn)?;
@@ -99,7 +118,7 @@ impl Ledger {
         let index = BoundaryIndex::new(
             stored.into_iter().map(|b| Boundary { code: b.code, name: b.name, shape: b.shape }).collect(),
         );
-        let map = Arc::new(VillageMap { index, villages });
+        let map = Arc::new(VillageMap { index, villages, fingerprint });
         *cached = Some(map.clone());
         Ok(map)
     }
@@ -116,13 +135,15 @@ impl Ledger {
             )));
         }
         let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        let text = text.trim_start_matches('\u{feff}');
         let source = validate::text("source", &options.source, MAX_NAME_CHARS)?;
-        let features = geojson::read_polygons(&text, &ReadOptions { any_winding: options.any_winding })
+        let features = geojson::read_polygons(text, &ReadOptions { any_winding: options.any_winding })
             .map_err(|err| RectifyError::invalid(format!("{}: {err}", path.display())))?;
         if features.is_empty() {
             return Err(RectifyError::invalid(format!("{} holds no Polygon or MultiPolygon", path.display())));
         }
-        let mut prepared = Vec::with_capacity(features.len());
+        // (code, name, shape, area in m², where in the file)
+        let mut prepared: Vec<PreparedBoundary> = Vec::with_capacity(features.len());
         for feature in &features {
             let at = format!("{}: feature {}", path.display(), feature.number);
             if let Some(point) = geojson::first_off_earth(&feature.geometry) {
@@ -144,8 +165,19 @@ impl Ledger {
                 .as_ref()
                 .and_then(|property| feature.properties.get(property))
                 .and_then(geojson::Json::as_text);
-            let area_m2 = feature.geometry.geodesic_area_unsigned();
-            prepared.push((code, name, &feature.geometry, area_m2, at));
+            // Features sharing a code are one village's parts (an exclave): one MultiPolygon.
+            match prepared.iter_mut().find(|(known, ..)| *known == code) {
+                Some((_, known_name, shape, _, _)) => {
+                    shape.0.extend(feature.geometry.0.iter().cloned());
+                    if known_name.is_none() {
+                        *known_name = name;
+                    }
+                }
+                None => prepared.push((code, name, feature.geometry.clone(), 0.0, at)),
+            }
+        }
+        for (_, _, shape, area_m2, _) in &mut prepared {
+            *area_m2 = shape.geodesic_area_unsigned();
         }
         let now = self.now().to_rfc3339();
         let report = self.store.write(|tx| {
@@ -160,7 +192,8 @@ impl Ledger {
                                  (name it with --name-prop)"
                             ))
                         })?;
-                        let name = validate::text("village name", &name, MAX_NAME_CHARS)?;
+                        let name = validate::text("village name", &name, MAX_NAME_CHARS)
+                            .map_err(|err| RectifyError::invalid(format!("{at}: {err}")))?;
                         let village = Village {
                             id: VillageId::new(),
                             name,
@@ -182,7 +215,6 @@ impl Ledger {
                 villages_created: created,
             })
         })?;
-        *self.village_map.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         Ok(report)
     }
 

@@ -120,6 +120,32 @@ impl Ledger {
         source: &str,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<ImportReport> {
+        self.import_division_list(villages_csv, streets_csv, source, false, progress)
+    }
+
+    /// [`Ledger::import_divisions`] for a newer list that renumbers villages the device has from an
+    /// older one (Jimo's 370282… codes became 370215… when the county became a district). A new code
+    /// joins the history of the one village already known from another county of the same city with the
+    /// same name (committee suffix aside), preferring one in a town of the same name; its issues stay
+    /// with it. Each known village takes at most one new code; unclear matches become new villages.
+    pub fn import_renumbered_divisions(
+        &self,
+        villages_csv: &Path,
+        streets_csv: Option<&Path>,
+        source: &str,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport> {
+        self.import_division_list(villages_csv, streets_csv, source, true, progress)
+    }
+
+    fn import_division_list(
+        &self,
+        villages_csv: &Path,
+        streets_csv: Option<&Path>,
+        source: &str,
+        link_renumbered: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport> {
         let villages = read_csv(villages_csv, &["code", "name", "streetCode"])?;
         let streets = streets_csv.map(|path| read_csv(path, &["code", "name"])).transpose()?.unwrap_or_default();
         let street_names: std::collections::HashMap<&str, &str> =
@@ -134,8 +160,23 @@ impl Ledger {
         }
         let total = parsed.len();
         let source = source_or_manual(source);
+        let counties: std::collections::HashSet<String> =
+            parsed.iter().map(|(code, _, _)| code[..6].to_string()).collect();
+        let cities: std::collections::HashSet<&str> = counties.iter().map(|county| &county[..4]).collect();
         self.store.write(|tx| {
             let mut report = ImportReport { rows: total, ..ImportReport::default() };
+            // Villages known before this import, from another county of a city in the list, by name stem.
+            let mut renumberable: std::collections::HashMap<String, Vec<(VillageId, Option<String>)>> =
+                std::collections::HashMap::new();
+            if link_renumbered {
+                for (id, name, town, codes) in places::villages_with_codes(tx)? {
+                    let elsewhere = codes.iter().all(|code| !counties.contains(code.get(..6).unwrap_or("")));
+                    let same_city = codes.iter().any(|code| cities.contains(code.get(..4).unwrap_or("")));
+                    if elsewhere && same_city {
+                        renumberable.entry(places::name_stem(&name).to_string()).or_default().push((id, town));
+                    }
+                }
+            }
             let mut towns = std::collections::HashMap::new();
             for (done, (code, name, street_code)) in parsed.into_iter().enumerate() {
                 let town_id = match street_names.get(street_code.as_str()) {
@@ -160,9 +201,26 @@ impl Ledger {
                     }
                     None => {
                         let town_name = street_names.get(street_code.as_str()).copied();
-                        match places::predecessor(tx, &name, town_name, &code)? {
-                            // The same village under an older list's code (a district renamed, say): its
-                            // history gains this code, and its issues stay with it.
+                        let known = renumberable.get_mut(places::name_stem(&name)).and_then(|candidates| {
+                            let fits = |town: &Option<String>| match (town.as_deref(), town_name) {
+                                (Some(theirs), Some(ours)) => theirs == ours,
+                                _ => true,
+                            };
+                            let matching: Vec<usize> =
+                                (0..candidates.len()).filter(|index| fits(&candidates[*index].1)).collect();
+                            // One in a town of the same name; or, none there (towns are merged and renamed
+                            // too), the only one of that name in the city. Taken out once matched: a village
+                            // takes one new code per import.
+                            let chosen = match (matching.as_slice(), candidates.len()) {
+                                ([only], _) => Some(*only),
+                                ([], 1) => Some(0),
+                                _ => None,
+                            };
+                            chosen.map(|index| candidates.swap_remove(index).0)
+                        });
+                        match known.map(|id| places::village(tx, id)).transpose()?.flatten() {
+                            // The same village under an older list's code: its history gains this code,
+                            // and its issues stay with it.
                             Some(mut village) => {
                                 village.codes.push(VillageCode { code, source: source.clone() });
                                 village.town_id = town_id.or(village.town_id);

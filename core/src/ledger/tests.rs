@@ -581,11 +581,38 @@ fn boundary_files_with_problems_import_nothing() {
         (write("newvillage.geojson", &feature(r#"{"code":"990001009009"}"#, ring)), "no name property"),
         (write("points.geojson", r#"{"type":"Point","coordinates":[120.5,36.45]}"#), "holds no Polygon"),
     ];
+    // A good feature and a bad one: refused inside the write, and the good one is not kept either.
+    let unnamed = feature(r#"{"code":"990001009009"}"#, ring);
+    let cases = [
+        cases.into_iter().collect::<Vec<_>>(),
+        vec![(
+            write("half.geojson", &format!(r#"{{"type":"FeatureCollection","features":[{good},{unnamed}]}}"#)),
+            "no name property",
+        )],
+    ]
+    .concat();
     for (path, expected) in cases {
         let err = f.ledger.import_boundaries(&path, &BoundaryImport::default()).unwrap_err().to_string();
         assert!(err.contains(expected), "{}: expected `{expected}` in `{err}`", path.display());
         assert_eq!(f.ledger.locate(36.455, 120.505).unwrap(), None, "{} left a boundary behind", path.display());
     }
+    // Two features with one code are one village with two parts; a BOM in front is fine.
+    let east = "[[[120.52,36.45],[120.53,36.45],[120.53,36.46],[120.52,36.46],[120.52,36.45]]]";
+    let parts = write(
+        "parts.geojson",
+        &format!(
+            "\u{feff}{{\"type\":\"FeatureCollection\",\"features\":[{good},{}]}}",
+            feature(r#"{"code":"990001001001"}"#, east)
+        ),
+    );
+    let report = f.ledger.import_boundaries(&parts, &BoundaryImport::default()).unwrap();
+    assert_eq!((report.features, report.boundaries), (2, 1));
+    let (west_part, east_part) =
+        (f.ledger.locate(36.455, 120.505).unwrap().unwrap(), f.ledger.locate(36.455, 120.525).unwrap().unwrap());
+    assert!(west_part.inside && east_part.inside && west_part.code == VILLAGE && east_part.code == VILLAGE);
+    // A recode shows at once in what locate says.
+    f.ledger.recode_village(VILLAGE, "990001001099", "test").unwrap();
+    assert_eq!(f.ledger.locate(36.455, 120.505).unwrap().unwrap().code, "990001001099");
 }
 
 #[test]
@@ -594,8 +621,13 @@ fn a_recorded_walk_is_filtered_packed_and_covers_the_village_it_crossed() {
     f.become_(Role::Inspector, &[]);
     let (file, grid) = boundary_file(&f);
     f.ledger.import_boundaries(&file, &BoundaryImport::default()).unwrap();
-    let err =
-        f.ledger.add_track_point(crate::geo::track::TrackPoint { lat: 36.45, lon: 120.5, at: None, accuracy_m: None });
+    let err = f.ledger.add_track_point(crate::geo::track::TrackPoint {
+        lat: 36.45,
+        lon: 120.5,
+        at: None,
+        accuracy_m: None,
+        new_segment: false,
+    });
     assert!(matches!(err, Err(RectifyError::IllegalTransition { .. })), "{err:?}");
     let started = f.ledger.start_track("morning walk").unwrap();
     assert!(matches!(f.ledger.start_track("second"), Err(RectifyError::IllegalTransition { .. })));
@@ -625,8 +657,16 @@ fn a_recorded_walk_is_filtered_packed_and_covers_the_village_it_crossed() {
         let at = Some(start + Duration::seconds(second as i64));
         let accuracy_m = Some(if second == 100 { 120.0 } else { 5.0 });
         let lat = if second == 200 { lat + 0.01 } else { *lat };
-        f.ledger.add_track_point(crate::geo::track::TrackPoint { lat, lon: *lon, at, accuracy_m }).unwrap();
+        f.ledger
+            .add_track_point(crate::geo::track::TrackPoint { lat, lon: *lon, at, accuracy_m, new_segment: false })
+            .unwrap();
     }
+    // A GPX file imported meanwhile becomes its own, stopped track; the walk keeps recording.
+    let gpx = f.path.with_file_name("earlier.gpx");
+    std::fs::write(&gpx, crate::geo::track::to_gpx("earlier", &f.ledger.track_points(started.id).unwrap()[..10]))
+        .unwrap();
+    let imported = f.ledger.import_gpx(&gpx, None).unwrap();
+    assert_eq!((imported.points, imported.source.as_str(), imported.stopped_at.is_some()), (10, "gpx", true));
     let stopped = f.ledger.stop_track().unwrap();
     assert_eq!((stopped.id, stopped.dropped.poor_fix, stopped.dropped.jump), (started.id, 1, 1));
     assert_eq!(stopped.points as usize, fixes.len() - 2);
@@ -643,5 +683,5 @@ fn a_recorded_walk_is_filtered_packed_and_covers_the_village_it_crossed() {
     assert!(coverage.area_share > 0.2 && coverage.area_share < 0.45, "{coverage:?}");
     let points = f.ledger.track_points(stopped.id).unwrap();
     assert_eq!(points.len() as u64, stopped.points);
-    assert_eq!(f.ledger.tracks().unwrap().len(), 1);
+    assert_eq!(f.ledger.tracks().unwrap().len(), 2);
 }

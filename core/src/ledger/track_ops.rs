@@ -98,12 +98,9 @@ impl Ledger {
     pub fn add_track_point(&self, point: TrackPoint) -> Result<u64> {
         Location::new(point.lat, point.lon, point.accuracy_m)?;
         self.store.write(|tx| {
-            let id: String = tx
-                .query_row("SELECT id FROM tracks WHERE stopped_at IS NULL", [], |row| row.get(0))
-                .optional()?
-                .ok_or_else(|| RectifyError::IllegalTransition {
-                    reason: "no track is recording: start one with `rectify track start`".into(),
-                })?;
+            let id = open_track(tx)?.ok_or_else(|| RectifyError::IllegalTransition {
+                reason: "no track is recording: start one with `rectify track start`".into(),
+            })?;
             let next: i64 =
                 tx.query_row("SELECT count(*) FROM track_points WHERE track_id = ?1", [&id], |row| row.get(0))?;
             tx.execute(
@@ -118,21 +115,9 @@ impl Ledger {
     pub fn stop_track(&self) -> Result<TrackSummary> {
         let now = self.now().to_rfc3339();
         let id = self.store.write(|tx| {
-            let id: String = tx
-                .query_row("SELECT id FROM tracks WHERE stopped_at IS NULL", [], |row| row.get(0))
-                .optional()?
+            let id = open_track(tx)?
                 .ok_or_else(|| RectifyError::IllegalTransition { reason: "no track is recording".into() })?;
-            let raw: Vec<TrackPoint> = tx
-                .prepare("SELECT lat, lon, at_ms, accuracy_m FROM track_points WHERE track_id = ?1 ORDER BY seq")?
-                .query_map([&id], |row| {
-                    Ok(TrackPoint {
-                        lat: row.get(0)?,
-                        lon: row.get(1)?,
-                        at: row.get::<_, Option<i64>>(2)?.and_then(DateTime::<Utc>::from_timestamp_millis),
-                        accuracy_m: row.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let raw = recorded_points(tx, &id)?;
             let (kept, dropped) = track::filter(&raw, &TrackFilter::default());
             store_points(tx, &id, &kept, &dropped, &now)?;
             tx.execute("DELETE FROM track_points WHERE track_id = ?1", [&id])?;
@@ -163,9 +148,10 @@ impl Ledger {
         let stopped = points.iter().rev().find_map(|point| point.at).map_or_else(|| now.clone(), |at| at.to_rfc3339());
         let id = TrackId::new();
         self.store.write(|tx| {
+            // Inserted stopped: a track being recorded meanwhile is the only open one.
             tx.execute(
-                "INSERT INTO tracks (id, name, source, started_at) VALUES (?1, ?2, 'gpx', ?3)",
-                params![id.to_string(), name, started],
+                "INSERT INTO tracks (id, name, source, started_at, stopped_at) VALUES (?1, ?2, 'gpx', ?3, ?4)",
+                params![id.to_string(), name, started, stopped],
             )?;
             store_points(tx, &id.to_string(), &points, &Dropped::default(), &stopped)?;
             Ok::<_, RectifyError>(())
@@ -193,17 +179,7 @@ impl Ledger {
                 None => Err(RectifyError::not_found(format!("no track {id} on this device"))),
                 Some(Some(bytes)) => track::decode(&bytes)
                     .ok_or_else(|| RectifyError::Storage { reason: format!("track {id}'s points are damaged") }),
-                Some(None) => Ok(conn
-                    .prepare("SELECT lat, lon, at_ms, accuracy_m FROM track_points WHERE track_id = ?1 ORDER BY seq")?
-                    .query_map([id.to_string()], |row| {
-                        Ok(TrackPoint {
-                            lat: row.get(0)?,
-                            lon: row.get(1)?,
-                            at: row.get::<_, Option<i64>>(2)?.and_then(DateTime::<Utc>::from_timestamp_millis),
-                            accuracy_m: row.get(3)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<_>>()?),
+                Some(None) => Ok(recorded_points(conn, &id.to_string())?),
             }
         })
     }
@@ -270,4 +246,24 @@ fn store_points(
         params![id, track::encode(points), points.len() as i64, track::length_m(points), dropped, stopped_at],
     )?;
     Ok(())
+}
+
+/// The fixes of the track being recorded, in order.
+fn recorded_points(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Vec<TrackPoint>> {
+    conn.prepare_cached("SELECT lat, lon, at_ms, accuracy_m FROM track_points WHERE track_id = ?1 ORDER BY seq")?
+        .query_map([id], |row| {
+            Ok(TrackPoint {
+                lat: row.get(0)?,
+                lon: row.get(1)?,
+                at: row.get::<_, Option<i64>>(2)?.and_then(DateTime::<Utc>::from_timestamp_millis),
+                accuracy_m: row.get(3)?,
+                new_segment: false,
+            })
+        })?
+        .collect()
+}
+
+/// The id of the track being recorded, if any.
+fn open_track(conn: &rusqlite::Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT id FROM tracks WHERE stopped_at IS NULL", [], |row| row.get(0)).optional()
 }

@@ -154,42 +154,27 @@ pub fn name_stem(name: &str) -> &str {
     SUFFIXES.iter().find_map(|suffix| name.strip_suffix(suffix)).unwrap_or(name)
 }
 
-/// The one village that `code` (new to the device) most likely renumbers: the same name (by
-/// [`name_stem`]), no code yet from `code`'s county (its first six digits) but one from its city (the
-/// first four: renumbering keeps province and city); in a town of the same name if exactly one such,
-/// else the only one in the city. `None` when there is none or it is ambiguous.
-pub fn predecessor(
-    conn: &Connection,
-    name: &str,
-    town_name: Option<&str>,
-    code: &str,
-) -> rusqlite::Result<Option<Village>> {
-    let county = code.get(..6).unwrap_or(code);
-    let mut statement = conn.prepare_cached(
-        "SELECT v.id, v.name, t.name FROM villages v LEFT JOIN towns t ON t.id = v.town_id
-         WHERE NOT EXISTS (SELECT 1 FROM village_codes c WHERE c.village_id = v.id AND substr(c.code, 1, 6) = ?1)
-           AND EXISTS (SELECT 1 FROM village_codes c WHERE c.village_id = v.id AND substr(c.code, 1, 4) = substr(?1, 1, 4))",
+/// A village as renumbering matches it: id, name, its town's name, its codes.
+pub type CodedVillage = (VillageId, String, Option<String>, Vec<String>);
+
+/// Every village with its name, its town's name and its codes: what renumbering is matched against.
+pub fn villages_with_codes(conn: &Connection) -> rusqlite::Result<Vec<CodedVillage>> {
+    let mut statement = conn.prepare(
+        "SELECT v.id, v.name, t.name, group_concat(c.code) FROM villages v LEFT JOIN towns t ON t.id = v.town_id
+         JOIN village_codes c ON c.village_id = v.id GROUP BY v.id",
     )?;
-    let stem = name_stem(name);
-    let rows = statement.query_map([county], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?))
+    let rows = statement.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<String>>(2)?,
+            row.get::<_, String>(3)?,
+        ))
     })?;
-    let mut same_name = Vec::new();
+    let mut found = Vec::new();
     for row in rows {
-        let (id, other, town) = row?;
-        if name_stem(&other) == stem {
-            same_name.push((id, town));
-        }
+        let (id, name, town, codes) = row?;
+        found.push((parse_id(&id, "village id")?, name, town, codes.split(',').map(str::to_string).collect()));
     }
-    let same_town: Vec<&String> =
-        same_name.iter().filter(|(_, town)| town.is_some() && town.as_deref() == town_name).map(|(id, _)| id).collect();
-    let chosen = match (same_town.as_slice(), same_name.as_slice()) {
-        ([only], _) => Some((*only).clone()),
-        (_, [(only, _)]) => Some(only.clone()),
-        _ => None,
-    };
-    match chosen {
-        Some(id) => village(conn, parse_id(&id, "village id")?),
-        None => Ok(None),
-    }
+    Ok(found)
 }
