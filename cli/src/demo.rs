@@ -111,7 +111,7 @@ pub fn run(dir: Option<&Path>, real: Option<(&Path, &str)>, out: &Printer) -> Re
                     .map(|name| name.to_string_lossy().replacen("villages", "streets", 1))
                     .unwrap_or_default(),
             );
-            let streets = streets.exists().then_some(streets);
+            let streets = (streets.exists() && streets != csv).then_some(streets);
             ledger.import_divisions(csv, streets.as_deref(), "division-list", &mut |_, _| {})?;
             let villages = rectify_core::ledger::town_villages(csv, town)?;
             if villages.len() < VILLAGES.len() {

@@ -8,8 +8,7 @@
 use geo::{Coord, MultiPolygon};
 use rstar::{AABB, Envelope, PointDistance, RTree, RTreeObject};
 
-/// Metres per degree of latitude on a sphere of the Earth's mean radius.
-const METRES_PER_DEGREE: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+use super::METRES_PER_DEGREE;
 
 /// A village (or any area) with its boundary.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,9 @@ pub mod track;
 
 pub use index::{Boundary, BoundaryIndex, Located};
 
+/// Metres per degree of latitude on a sphere of the Earth's mean radius (6,371,008.8 m).
+pub const METRES_PER_DEGREE: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
 /// Boundaries as a GeoJSON FeatureCollection with `code` and `name` properties (right-hand rule).
 pub fn feature_collection(boundaries: &[Boundary]) -> serde_json::Value {
     let features: Vec<serde_json::Value> = boundaries

@@ -38,7 +38,7 @@ pub struct Grid {
 
 impl Grid {
     fn metres_to_degrees(&self, x: f64, y: f64) -> Coord<f64> {
-        let per_degree = 6_371_008.8 * std::f64::consts::PI / 180.0;
+        let per_degree = super::METRES_PER_DEGREE;
         Coord { x: self.west + x / (per_degree * self.south.to_radians().cos()), y: self.south + y / per_degree }
     }
 

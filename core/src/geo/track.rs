@@ -253,8 +253,8 @@ fn reached_share(
 /// The distance from a point to the track line, in metres (local flat frame around the point).
 fn distance_to_line_m(points: &[TrackPoint], lat: f64, lon: f64) -> f64 {
     let scale = lat.to_radians().cos();
-    let metres_per_degree = 6_371_008.8 * std::f64::consts::PI / 180.0;
-    let local = |p: &TrackPoint| ((p.lon - lon) * scale * metres_per_degree, (p.lat - lat) * metres_per_degree);
+    let metres = super::METRES_PER_DEGREE;
+    let local = |p: &TrackPoint| ((p.lon - lon) * scale * metres, (p.lat - lat) * metres);
     let mut best = f64::MAX;
     for point in points {
         let (x, y) = local(point);

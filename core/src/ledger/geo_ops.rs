@@ -244,7 +244,8 @@ impl Ledger {
             return Err(RectifyError::invalid(format!("radius {radius_m} m is not between 0 and 10000 m")));
         }
         let (_, problem) = self.catalogue.problem_type(category)?;
-        let dlat = radius_m / 111_000.0;
+        // A box a little larger than the circle; the distance decides.
+        let dlat = radius_m / crate::geo::METRES_PER_DEGREE * 1.01;
         let dlon = dlat / lat.to_radians().cos().max(0.01);
         let filter = IssueFilter {
             statuses: Status::ALL.into_iter().filter(|status| status.on_negative_list()).collect(),
