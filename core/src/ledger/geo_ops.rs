@@ -126,15 +126,7 @@ impl Ledger {
     /// Imports village boundaries from a GeoJSON file, all or nothing. Villages the device does not
     /// know are created from the name property; known ones keep their name.
     pub fn import_boundaries(&self, path: &Path, options: &BoundaryImport) -> Result<BoundaryImportReport> {
-        let unreadable = |err: std::io::Error| RectifyError::invalid(format!("cannot read {}: {err}", path.display()));
-        let size = std::fs::metadata(path).map_err(unreadable)?.len();
-        if size > MAX_BOUNDARY_FILE_BYTES {
-            return Err(RectifyError::invalid(format!(
-                "{} is {size} bytes; the limit for a boundary file is {MAX_BOUNDARY_FILE_BYTES}",
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        let text = super::read_text(path, MAX_BOUNDARY_FILE_BYTES)?;
         let text = text.trim_start_matches('\u{feff}');
         let source = validate::text("source", &options.source, MAX_NAME_CHARS)?;
         let features = geojson::read_polygons(text, &ReadOptions { any_winding: options.any_winding })

@@ -127,6 +127,16 @@ impl Ledger {
     }
 }
 
+/// A text file a person hands over, refused (with the reason) when missing, too large or not UTF-8.
+pub(crate) fn read_text(path: &Path, max_bytes: u64) -> Result<String> {
+    let unreadable = |err: std::io::Error| RectifyError::invalid(format!("cannot read {}: {err}", path.display()));
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > max_bytes {
+        return Err(RectifyError::invalid(format!("{} is {size} bytes; the limit is {max_bytes}", path.display())));
+    }
+    std::fs::read_to_string(path).map_err(unreadable)
+}
+
 pub(crate) fn not_initialised() -> RectifyError {
     RectifyError::NotInitialised {
         reason: "this device has no user yet: run `rectify init --user NAME --role ROLE` first".to_string(),

@@ -128,15 +128,7 @@ impl Ledger {
 
     /// Imports the track (or route) of a GPX file as a stopped track, its points as given.
     pub fn import_gpx(&self, path: &Path, name: Option<&str>) -> Result<TrackSummary> {
-        let unreadable = |err: std::io::Error| RectifyError::invalid(format!("cannot read {}: {err}", path.display()));
-        let size = std::fs::metadata(path).map_err(unreadable)?.len();
-        if size > MAX_GPX_BYTES {
-            return Err(RectifyError::invalid(format!(
-                "{} is {size} bytes; the limit is {MAX_GPX_BYTES}",
-                path.display()
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        let text = super::read_text(path, MAX_GPX_BYTES)?;
         let points =
             track::from_gpx(&text).map_err(|err| RectifyError::invalid(format!("{}: {err}", path.display())))?;
         let name = name.map(str::to_string).unwrap_or_else(|| {
