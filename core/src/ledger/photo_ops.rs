@@ -178,7 +178,8 @@ impl Ledger {
 
     /// Reads, checks and stores one photo without touching the database's write lock.
     pub(crate) fn prepare_photo(&self, path: &Path) -> Result<Prepared> {
-        self.store.read(|conn| self.prepare_photo_with(path, |sha| photos::by_source(conn, sha)))
+        // The read covers only the lookup: decoding must not hold the reader connection.
+        self.prepare_photo_with(path, |sha| self.store.read(|conn| photos::by_source(conn, sha)))
     }
 
     /// [`Ledger::prepare_photo`], finding earlier ingests of the same original with `lookup`.
