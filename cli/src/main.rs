@@ -14,6 +14,7 @@ use rectify_core::ids::IssueId;
 use rectify_core::ledger::{BoundaryImport, Command, Ledger, ListFilter, NewReport, NewVillage};
 use rectify_core::photo::IngestOptions;
 use rectify_core::store::OpenMode;
+use rectify_core::sync::{HttpTransport, RetryPolicy, SyncOptions};
 use rectify_core::{RectifyError, Result};
 
 mod demo;
@@ -173,6 +174,23 @@ enum Verb {
     Photo(PhotoVerb),
     /// What waits to be sent to the office.
     Status,
+    /// Enroll this device with a district office using the one-time code the office printed, then sync.
+    Enroll {
+        /// The office's address, e.g. http://10.0.0.5:8080.
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Push pending events and photos to the office and pull what is new for this device.
+    Sync {
+        /// Also download the full evidence images of other devices' photos (thumbnails always come).
+        #[arg(long)]
+        full_photos: bool,
+        /// Give up after this many failed attempts in a row (the next sync resumes).
+        #[arg(long, default_value_t = 8)]
+        attempts: u32,
+    },
     /// Record a scripted walk through a few villages and print their negative lists.
     Demo {
         /// Folder for the demo database (a fresh temporary folder by default).
@@ -408,12 +426,34 @@ fn exit_code(err: &RectifyError) -> u8 {
         RectifyError::NotInitialised { .. } => 7,
         RectifyError::IncompatibleDatabase { .. } => 8,
         RectifyError::Storage { .. } => 9,
+        RectifyError::Sync { .. } => 10,
     }
 }
 
 fn run(cli: &Cli) -> Result<()> {
     let out = output::Printer { json: cli.json };
     match &cli.command {
+        Verb::Enroll { server, code } => {
+            let ledger = open(cli, OpenMode::CreateIfMissing)?;
+            let transport = HttpTransport::new(server);
+            let answer = ledger.enroll(&transport, server, code)?;
+            let report = sync_now(cli, &ledger, &transport, SyncOptions::default())?;
+            out.enrolled(&answer, &report)
+        }
+        Verb::Sync { full_photos, attempts } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let server =
+                ledger.sync_status()?.map(|status| status.server_url).ok_or_else(|| RectifyError::NotInitialised {
+                    reason: "this device is not enrolled: run `rectify enroll --server URL --code CODE`".into(),
+                })?;
+            let options = SyncOptions {
+                full_photos: *full_photos,
+                retry: RetryPolicy { max_attempts: (*attempts).max(1), ..RetryPolicy::default() },
+                ..SyncOptions::default()
+            };
+            let report = sync_now(cli, &ledger, &HttpTransport::new(&server), options)?;
+            out.sync_report(&report)
+        }
         Verb::Init { user, role, villages } => {
             let ledger = open(cli, OpenMode::CreateIfMissing)?;
             let profile = ledger.init(user, *role, villages)?;
@@ -635,6 +675,19 @@ fn track(cli: &Cli, out: &output::Printer, verb: &TrackVerb) -> Result<()> {
 }
 
 /// Whether a file starts (after white space) with `{`: GeoJSON rather than CSV.
+/// One sync with a progress line on a terminal.
+fn sync_now(
+    cli: &Cli,
+    ledger: &Ledger,
+    transport: &HttpTransport,
+    options: SyncOptions,
+) -> Result<rectify_core::sync::SyncReport> {
+    let progress = output::SyncProgressLine::new(cli.json);
+    let report = ledger.sync(transport, options, &progress);
+    progress.finish();
+    report
+}
+
 fn looks_like_json(path: &std::path::Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 64];

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use chrono::{DateTime, Local, Utc};
 use rectify_core::Result;
 use rectify_core::domain::category::Catalogue;
-use rectify_core::domain::event::EventBody;
+use rectify_core::domain::event::{EventBody, Verdict};
 use rectify_core::domain::evidence::EvidenceFlag;
 use rectify_core::domain::issue::IssueState;
 use rectify_core::domain::place::Village;
@@ -17,6 +17,7 @@ use rectify_core::ledger::{
 use rectify_core::photo::Inspection;
 use rectify_core::store::issues::IssueSummary;
 use rectify_core::store::photos::{PhotoRecord, PhotoUsage};
+use rectify_core::sync::{EnrollResponse, SyncReport};
 use serde::Serialize;
 use serde_json::json;
 
@@ -156,7 +157,10 @@ impl Printer {
             println!("No issues match.");
             return Ok(());
         }
-        table(&["issue", "village", "category", "status", "deadline", "flags", "note"], &summary_rows(items, true));
+        table(
+            &["issue", "village", "category", "status", "deadline", "flags", "sync", "note"],
+            &summary_rows(items, true),
+        );
         println!("{} issue(s).", items.len());
         Ok(())
     }
@@ -226,9 +230,13 @@ impl Printer {
             };
             let photos =
                 if event.photos.is_empty() { String::new() } else { format!(" [{} photo(s)]", event.photos.len()) };
-            let sync = if event.server_seq.is_some() { "synced" } else { "pending" };
+            let sync = match (&event.verdict, event.server_seq) {
+                (Some(Verdict::Refused { reason }), _) => format!("REFUSED by the office: {reason} —"),
+                (_, Some(seq)) => format!("office #{seq}"),
+                (_, None) => "pending".to_string(),
+            };
             println!(
-                "  #{:<3} {} {:<21} {sync:<7} {what}{photos}",
+                "  #{:<3} {} {:<21} {sync:<12} {what}{photos}",
                 event.device_seq,
                 event.recorded_at.format("%m-%d %H:%M"),
                 event.body.kind()
@@ -275,6 +283,46 @@ impl Printer {
             megabytes(outbox.photo_bytes),
             megabytes(outbox.unconfirmed_photo_bytes)
         );
+        Ok(())
+    }
+
+    pub fn enrolled(&self, answer: &EnrollResponse, report: &SyncReport) -> Result<()> {
+        if self.json {
+            return print_json(&json!({
+                "user": answer.user_name, "role": answer.role, "user_id": answer.user_id, "sync": report
+            }));
+        }
+        println!("Enrolled as {} ({}).", answer.user_name, answer.role);
+        self.sync_report(report)
+    }
+
+    pub fn sync_report(&self, report: &SyncReport) -> Result<()> {
+        if self.json {
+            return print_json(report);
+        }
+        println!(
+            "Pushed {} event(s), pulled {}; photos up {}, down {}; {} sent, {} received.",
+            report.pushed,
+            report.pulled,
+            report.photos_up,
+            report.photos_down,
+            megabytes(report.bytes_up),
+            megabytes(report.bytes_down)
+        );
+        for rejected in &report.rejected {
+            println!("  REFUSED {} on issue {}: {}", rejected.kind, short(rejected.issue_id), rejected.reason);
+        }
+        if report.epoch_changed {
+            println!("  The office's data was replaced (new epoch): pulled again from the start.");
+        }
+        if report.repaired {
+            println!("  The device's copy did not match the office's count: pulled again from the start.");
+        }
+        match (report.pending, report.oldest_pending_age_s) {
+            (0, _) => println!("Nothing waits for the office."),
+            (pending, Some(age)) => println!("{pending} event(s) still wait; the oldest for {age} s."),
+            (pending, None) => println!("{pending} event(s) still wait."),
+        }
         Ok(())
     }
 
@@ -605,6 +653,7 @@ fn summary_rows(items: &[IssueSummary], with_village: bool) -> Vec<Vec<String>> 
                 format!("{} {}", item.status.as_str(), item.status.zh()),
                 local(item.deadline),
                 flags.join(" "),
+                item.sync_state(),
                 clip(item.note.as_deref().unwrap_or(""), 30),
             ]);
             row
@@ -631,7 +680,7 @@ pub fn print_negative_list(list: &NegativeList) {
         println!("  Nothing outstanding.");
         return;
     }
-    table(&["issue", "category", "status", "deadline", "flags", "note"], &summary_rows(&list.items, false));
+    table(&["issue", "category", "status", "deadline", "flags", "sync", "note"], &summary_rows(&list.items, false));
 }
 
 /// A progress line on stderr for long work, shown only to a person at a terminal.
@@ -657,6 +706,43 @@ impl Progress {
     pub fn finish(&mut self) {
         if self.visible {
             eprintln!();
+        }
+    }
+}
+
+/// A one-line sync progress display on stderr, when it is a terminal.
+#[derive(Debug)]
+pub struct SyncProgressLine {
+    visible: bool,
+}
+
+impl SyncProgressLine {
+    pub fn new(json: bool) -> Self {
+        Self { visible: !json && std::io::stderr().is_terminal() }
+    }
+
+    pub fn finish(&self) {
+        if self.visible {
+            eprintln!();
+        }
+    }
+}
+
+impl rectify_core::sync::SyncProgress for SyncProgressLine {
+    fn progress(&self, progress: &rectify_core::sync::Progress) {
+        if self.visible {
+            let phase = progress.phase.map(|phase| format!("{phase:?}").to_lowercase()).unwrap_or_default();
+            eprint!(
+                "\rsync {phase:<11} up {} events, {} photos ({}); down {} events, {} photos ({}); {} pending   ",
+                progress.events_up,
+                progress.photos_up,
+                megabytes(progress.bytes_up),
+                progress.events_down,
+                progress.photos_down,
+                megabytes(progress.bytes_down),
+                progress.pending
+            );
+            let _ = std::io::stderr().flush();
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum RectifyError {
     /// The disk or the database failed.
     #[error("{reason}")]
     Storage { reason: String },
+    /// Sync with the office could not finish: it was unreachable, or refused the request.
+    #[error("{reason}")]
+    Sync { reason: String },
 }
 
 impl RectifyError {
@@ -55,6 +58,7 @@ impl RectifyError {
             Self::NotInitialised { .. } => "not_initialised",
             Self::IncompatibleDatabase { .. } => "incompatible_database",
             Self::Storage { .. } => "storage",
+            Self::Sync { .. } => "sync",
         }
     }
 }

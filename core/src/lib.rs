@@ -13,5 +13,6 @@ pub mod ids;
 pub mod ledger;
 pub mod photo;
 pub mod store;
+pub mod sync;
 
 pub use error::{RectifyError, Result};

@@ -78,3 +78,5 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found.sort();
     found
 }
+
+pub mod office;

@@ -81,22 +81,13 @@ type PreparedBoundary = (String, Option<String>, geo::MultiPolygon<f64>, f64, St
 pub(crate) struct VillageMap {
     index: BoundaryIndex,
     villages: Vec<VillageId>,
-    /// What the places tables looked like when the index was built (see [`places_fingerprint`]).
+    /// What the places tables looked like when the index was built (see [`places::fingerprint`]).
     fingerprint: String,
 }
 
 /// Changes whenever a boundary is imported or a village is added, renamed or recoded, by this process
 /// or another: boundaries' count and latest import, villages' and codes' counts and highest rowids, and
 /// a hash of the names.
-fn places_fingerprint(conn: &rusqlite::Connection) -> rusqlite::Result<String> {
-    conn.query_row(
-        "SELECT (SELECT count(*) || '/' || coalesce(max(imported_at), '') FROM village_boundaries) || '|' ||
-                (SELECT count(*) || '/' || coalesce(max(rowid), 0) || '/' || coalesce(sum(length(name)), 0) FROM villages) || '|' ||
-                (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM village_codes)",
-        [],
-        |row| row.get(0),
-    )
-}
 
 impl VillageMap {
     pub(crate) fn index(&self) -> &BoundaryIndex {
@@ -108,7 +99,7 @@ impl Ledger {
     /// The boundary index, built from `conn` on first use and after each import. Takes the connection
     /// rather than opening a read, so it can run inside a transaction.
     pub(crate) fn village_map(&self, conn: &rusqlite::Connection) -> Result<Arc<VillageMap>> {
-        let fingerprint = places_fingerprint(conn)?;
+        let fingerprint = places::fingerprint(conn)?;
         let mut cached = self.village_map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(map) = cached.as_ref().filter(|map| map.fingerprint == fingerprint) {
             return Ok(map.clone());

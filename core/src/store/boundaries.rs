@@ -33,7 +33,8 @@ pub fn to_geojson(shape: &MultiPolygon<f64>) -> serde_json::Value {
     serde_json::json!({"type": "MultiPolygon", "coordinates": polygons})
 }
 
-fn from_geojson(text: &str) -> Option<MultiPolygon<f64>> {
+/// Reads a stored (or sent) MultiPolygon back; `None` when it is not one.
+pub fn from_geojson(text: &str) -> Option<MultiPolygon<f64>> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let ring = |ring: &serde_json::Value| -> Option<geo::LineString<f64>> {
         let points = ring

@@ -9,7 +9,8 @@ use crate::domain::event::{Event, EventBody, RawBody};
 use crate::domain::photo::PhotoRole;
 use crate::ids::IssueId;
 
-const COLUMNS: &str = "event_id, issue_id, device_id, device_seq, author, kind, body_version, body, hlc, \
+/// The event columns, in the order [`from_row`] reads them.
+pub const COLUMNS: &str = "event_id, issue_id, device_id, device_seq, author, kind, body_version, body, hlc, \
                        recorded_at, parents, photos, server_seq, verdict";
 
 /// Stores one event and the links to the photos it brings.
@@ -49,7 +50,8 @@ pub fn enqueue(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+/// Reads an event from a row selected with [`COLUMNS`].
+pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
     let text = |index: usize| row.get::<_, String>(index);
     let body = EventBody::from_raw(RawBody { kind: text(5)?, version: row.get(6)?, data: parse_json(&text(7)?)? })
         .map_err(|err| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(err)))?;

@@ -57,6 +57,22 @@ pub struct IssueSummary {
     pub note: Option<String>,
     pub lat: f64,
     pub lon: f64,
+    /// Events of the issue the office has not sequenced yet (this device's pending ones).
+    pub unsynced_events: u32,
+    /// Events of the issue the office refused.
+    pub refused_events: u32,
+}
+
+impl IssueSummary {
+    /// The issue's sync state in a word or two: `synced`, `pending N`, `refused N`.
+    pub fn sync_state(&self) -> String {
+        match (self.unsynced_events, self.refused_events) {
+            (0, 0) => "synced".to_string(),
+            (0, refused) => format!("refused {refused}"),
+            (pending, 0) => format!("pending {pending}"),
+            (pending, refused) => format!("pending {pending}, refused {refused}"),
+        }
+    }
 }
 
 /// Which issues a list shows. Empty vectors mean "any".
@@ -76,7 +92,9 @@ pub struct IssueFilter {
 pub fn list(conn: &Connection, filter: &IssueFilter, now: DateTime<Utc>) -> rusqlite::Result<Vec<IssueSummary>> {
     let mut sql = String::from(
         "SELECT i.id, i.village_id, c.code, v.name, i.category, i.status, i.deadline_ms, i.reported_ms,
-                i.rework_count, i.note, i.lat, i.lon
+                i.rework_count, i.note, i.lat, i.lon,
+                (SELECT count(*) FROM events e WHERE e.issue_id = i.id AND e.server_seq IS NULL),
+                (SELECT count(*) FROM events e WHERE e.issue_id = i.id AND json_extract(e.verdict, '$.verdict') = 'refused')
          FROM issues i
          JOIN villages v ON v.id = i.village_id
          JOIN village_codes c ON c.village_id = v.id
@@ -128,6 +146,8 @@ pub fn list(conn: &Connection, filter: &IssueFilter, now: DateTime<Utc>) -> rusq
             note: row.get(9)?,
             lat: row.get(10)?,
             lon: row.get(11)?,
+            unsynced_events: row.get(12)?,
+            refused_events: row.get(13)?,
         })
     })?;
     rows.collect()

@@ -206,8 +206,31 @@ CREATE TABLE track_points (
 );
 "#;
 
+/// Version 6: sync with the district office. The device's credential and pull position (one row), and the
+/// reference data the office sends (the category table as the office runs it).
+const V6: &str = r#"
+CREATE TABLE sync_state (
+    singleton          INTEGER PRIMARY KEY CHECK (singleton = 1),
+    server_url         TEXT NOT NULL,
+    token              TEXT NOT NULL,
+    epoch              TEXT NOT NULL,
+    cursor             TEXT NOT NULL DEFAULT '',
+    scope_count        INTEGER NOT NULL DEFAULT 0,
+    scope_sum          INTEGER NOT NULL DEFAULT 0,
+    reference_version  TEXT NOT NULL DEFAULT '',
+    enrolled_at        TEXT NOT NULL,
+    last_sync_at       TEXT,
+    last_error         TEXT
+);
+CREATE TABLE reference_data (
+    kind     TEXT PRIMARY KEY,
+    version  TEXT NOT NULL,
+    body     TEXT NOT NULL
+);
+"#;
+
 /// Every step, in order; the index plus one is the version the step produces.
-pub const STEPS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = STEPS.len() as u32;

@@ -16,9 +16,11 @@ pub mod events;
 pub mod fixtures;
 pub mod issues;
 pub mod migrations;
+pub mod photo_transfer;
 pub mod photos;
 pub mod places;
 pub mod profile;
+pub mod sync;
 
 pub use migrations::{APPLICATION_ID, LATEST as SCHEMA_VERSION};
 
@@ -148,6 +150,14 @@ impl Store {
         let value = work(&tx)?;
         tx.finish()?;
         Ok(value)
+    }
+
+    /// Makes every commit durable against power loss (`synchronous=FULL`), for a store whose commits are
+    /// acknowledged to others (the office). Devices keep `NORMAL`: their own data survives a crash of the
+    /// app either way, and the office holds what they pushed.
+    pub fn set_synchronous_full(&self) -> Result<(), StoreError> {
+        lock(&self.writer).pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
     }
 
     /// Asks a long-running statement on the writer to stop; it fails with an "interrupted" error.

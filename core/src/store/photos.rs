@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::evidence::EvidenceFlag;
 use crate::domain::photo::{PhotoHash, PhotoRole};
@@ -52,7 +52,7 @@ pub struct SourceRecord {
 }
 
 /// The capture metadata, as read from the original's Exif.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CaptureRecord {
     pub lat: Option<f64>,
     pub lon: Option<f64>,

@@ -39,6 +39,43 @@ pub fn ensure_zone(tx: &Transaction<'_>, town: TownId, name: &str) -> rusqlite::
     Ok(id)
 }
 
+/// Stores a town under its id (reference data from the office).
+pub fn save_town(tx: &Transaction<'_>, town: &Town) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO towns (id, name, code) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET name = ?2, code = ?3",
+        params![town.id.to_string(), town.name, town.code],
+    )?;
+    Ok(())
+}
+
+/// Stores a zone under its id (reference data from the office).
+pub fn save_zone(tx: &Transaction<'_>, zone: &Zone) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO zones (id, town_id, name) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET town_id = ?2, name = ?3",
+        params![zone.id.to_string(), zone.town_id.to_string(), zone.name],
+    )?;
+    Ok(())
+}
+
+/// Every town and zone.
+pub fn towns_and_zones(conn: &Connection) -> rusqlite::Result<(Vec<Town>, Vec<Zone>)> {
+    let towns = conn
+        .prepare_cached("SELECT id, name, code FROM towns ORDER BY id")?
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?)))?
+        .map(|row| row.and_then(|(id, name, code)| Ok(Town { id: parse_id(&id, "town id")?, name, code })))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let zones = conn
+        .prepare_cached("SELECT id, town_id, name FROM zones ORDER BY id")?
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get(2)?)))?
+        .map(|row| {
+            row.and_then(|(id, town, name)| {
+                Ok(Zone { id: parse_id(&id, "zone id")?, town_id: parse_id(&town, "town id")?, name })
+            })
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((towns, zones))
+}
+
 /// Stores a village and its code history, replacing what was stored under its id.
 pub fn save_village(tx: &Transaction<'_>, village: &Village) -> rusqlite::Result<()> {
     tx.execute(
@@ -177,4 +214,16 @@ pub fn villages_with_codes(conn: &Connection) -> rusqlite::Result<Vec<CodedVilla
         found.push((parse_id(&id, "village id")?, name, town, codes.split(',').map(str::to_string).collect()));
     }
     Ok(found)
+}
+
+/// A cheap summary that changes whenever villages, their codes or their boundaries change (in this process
+/// or another): what caches of places compare against.
+pub fn fingerprint(conn: &Connection) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT (SELECT count(*) || '/' || coalesce(max(imported_at), '') FROM village_boundaries) || '|' ||
+                (SELECT count(*) || '/' || coalesce(max(rowid), 0) || '/' || coalesce(sum(length(name)), 0) FROM villages) || '|' ||
+                (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM village_codes)",
+        [],
+        |row| row.get(0),
+    )
 }

@@ -1,4 +1,4 @@
--- The current schema (version 2), for reading. Migrations in migrations.rs are what build it; a test
+-- The current schema (version 6), for reading. Migrations in migrations.rs are what build it; a test
 -- checks that this file and the migrated schema have the same tables, columns and indexes.
 
 -- Who this device acts for, and its counters: the next gap-free device_seq and the last HLC reading.
@@ -62,3 +62,11 @@ CREATE TABLE tracks (id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NU
 CREATE UNIQUE INDEX tracks_one_open ON tracks(stopped_at IS NULL) WHERE stopped_at IS NULL;
 CREATE TABLE track_points (track_id TEXT NOT NULL REFERENCES tracks(id), seq INTEGER NOT NULL, lat REAL NOT NULL,
     lon REAL NOT NULL, at_ms INTEGER, accuracy_m REAL, PRIMARY KEY (track_id, seq));
+
+-- Sync with the district office: the credential and pull position (cursor and the tally of events pulled
+-- in scope), and reference data the office sent (the category table).
+CREATE TABLE sync_state (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), server_url TEXT NOT NULL,
+    token TEXT NOT NULL, epoch TEXT NOT NULL, cursor TEXT NOT NULL DEFAULT '', scope_count INTEGER NOT NULL DEFAULT 0,
+    scope_sum INTEGER NOT NULL DEFAULT 0, reference_version TEXT NOT NULL DEFAULT '', enrolled_at TEXT NOT NULL,
+    last_sync_at TEXT, last_error TEXT);
+CREATE TABLE reference_data (kind TEXT PRIMARY KEY, version TEXT NOT NULL, body TEXT NOT NULL);

@@ -1,0 +1,715 @@
+//! The device's sync as a state machine: it says which request to send next, and takes the response.
+//! The driver ([`run`]) moves bytes through a [`Transport`] and retries with capped exponential backoff.
+//! Every step can be repeated safely, so a retry (or a new sync after a crash) resumes where the last one
+//! stopped: pushes are idempotent on the office, pulls start from the cursor stored with the last page,
+//! uploads from the office's offset.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::apply::{self, PageOutcome};
+use super::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+use super::wire::*;
+use crate::domain::event::Event;
+use crate::domain::photo::PhotoHash;
+use crate::ledger::Ledger;
+use crate::store::photo_transfer::{self, OwedUpload, WantedFile};
+use crate::store::{events, profile, sync as sync_store};
+use crate::{RectifyError, Result};
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Failed attempts in a row (without any progress) before the sync gives up for now.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { first_delay: Duration::from_millis(250), max_delay: Duration::from_secs(30), max_attempts: 8 }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause before attempt `attempt` (1-based) after a failure: doubling, capped, with up to a quarter
+    /// of jitter so that many phones coming back online do not knock in step.
+    pub fn delay(&self, attempt: u32, jitter_seed: u64) -> Duration {
+        let doubled = self.first_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let capped = doubled.min(self.max_delay);
+        let jitter = capped.as_millis() as u64 / 4;
+        capped + Duration::from_millis(if jitter == 0 { 0 } else { jitter_seed % jitter })
+    }
+}
+
+/// What a sync should do besides the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Also fetch full evidence images of other devices' photos (thumbnails always come).
+    pub full_photos: bool,
+    /// Events per pull page asked for (the office may send fewer).
+    pub page_size: usize,
+    /// Events per push (the office may allow fewer).
+    pub push_events: usize,
+    /// Bytes per upload chunk (the office may allow fewer).
+    pub chunk_bytes: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            full_photos: false,
+            page_size: 2000,
+            push_events: 500,
+            chunk_bytes: 256 << 10,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The stages of one sync, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Hello,
+    Reference,
+    Push,
+    PhotosUp,
+    Pull,
+    PhotosDown,
+    Done,
+}
+
+/// Where a sync stands, for a progress bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub phase: Option<Phase>,
+    pub events_up: u64,
+    pub events_down: u64,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub photos_up: u64,
+    pub photos_down: u64,
+    /// Events still waiting to be pushed.
+    pub pending: u64,
+}
+
+/// Told about progress after every exchange with the office.
+pub trait SyncProgress: Send + Sync {
+    fn progress(&self, progress: &Progress);
+}
+
+/// No progress wanted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl SyncProgress for Quiet {
+    fn progress(&self, _: &Progress) {}
+}
+
+/// What one sync moved and what is left.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub photos_up: u64,
+    pub photos_down: u64,
+    pub rejected: Vec<RejectedEvent>,
+    /// Events still waiting for the office.
+    pub pending: u64,
+    /// Seconds since the oldest of them was recorded.
+    pub oldest_pending_age_s: Option<i64>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    /// Failed attempts that were retried.
+    pub retries: u64,
+    /// The office's data set changed (restored from backup): the device pulled again from zero.
+    pub epoch_changed: bool,
+    /// The device found it did not hold what the office said it had sent, and pulled again from zero.
+    pub repaired: bool,
+}
+
+/// An upload under way: the file, and the office's offset when known.
+#[derive(Debug, Clone)]
+struct Upload {
+    owed: OwedUpload,
+    offset: Option<u64>,
+}
+
+/// One sync, step by step.
+#[derive(Debug)]
+pub struct SyncSession<'a> {
+    ledger: &'a Ledger,
+    options: SyncOptions,
+    phase: Phase,
+    token: String,
+    hello: Option<SyncHello>,
+    /// Events of the push in flight.
+    in_flight: Vec<Event>,
+    uploads: VecDeque<Upload>,
+    downloads: VecDeque<WantedFile>,
+    /// Photos the office could not take yet (no manifest there): skipped until the next sync.
+    skipped_uploads: Vec<PhotoHash>,
+    repairs: u32,
+    progress: Progress,
+    report: SyncReport,
+}
+
+impl<'a> SyncSession<'a> {
+    pub fn new(ledger: &'a Ledger, options: SyncOptions) -> Result<Self> {
+        let state = ledger.store().read(|conn| Ok::<_, RectifyError>(sync_store::load(conn)?))?.ok_or_else(|| {
+            RectifyError::NotInitialised {
+                reason: "this device is not enrolled with an office: run `rectify enroll --server URL --code CODE`"
+                    .into(),
+            }
+        })?;
+        Ok(Self {
+            ledger,
+            options,
+            phase: Phase::Hello,
+            token: state.token,
+            hello: None,
+            in_flight: Vec::new(),
+            uploads: VecDeque::new(),
+            downloads: VecDeque::new(),
+            skipped_uploads: Vec::new(),
+            repairs: 0,
+            progress: Progress::default(),
+            report: SyncReport::default(),
+        })
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    fn request(&self, method: Method, path: String) -> HttpRequest {
+        HttpRequest::new(method, path)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("accept-encoding", "gzip")
+    }
+
+    fn limits(&self) -> Limits {
+        self.hello.as_ref().map(|hello| hello.limits).unwrap_or_default()
+    }
+
+    /// The next request to send, or `None` when the sync is complete.
+    pub fn next_request(&mut self) -> Result<Option<HttpRequest>> {
+        loop {
+            self.progress.phase = Some(self.phase);
+            match self.phase {
+                Phase::Hello => return Ok(Some(self.request(Method::Get, "/v1/sync/state".into()))),
+                Phase::Reference => return Ok(Some(self.request(Method::Get, "/v1/reference".into()))),
+                Phase::Push => {
+                    if let Some(request) = self.push_request()? {
+                        return Ok(Some(request));
+                    }
+                    self.enter_photos_up()?;
+                }
+                Phase::PhotosUp => {
+                    if let Some(request) = self.upload_request()? {
+                        return Ok(Some(request));
+                    }
+                    self.phase = Phase::Pull;
+                }
+                Phase::Pull => {
+                    let cursor = self
+                        .ledger
+                        .store()
+                        .read(|conn| Ok::<_, RectifyError>(sync_store::load(conn)?.map(|state| state.cursor)))?
+                        .unwrap_or_default();
+                    let limit = self.options.page_size.min(self.limits().max_pull_events).max(1);
+                    return Ok(Some(self.request(Method::Get, format!("/v1/pull?cursor={cursor}&limit={limit}"))));
+                }
+                Phase::PhotosDown => {
+                    if let Some((_, file, _, _)) = self.downloads.front() {
+                        return Ok(Some(self.request(Method::Get, format!("/v1/photos/{file}"))));
+                    }
+                    self.phase = Phase::Done;
+                }
+                Phase::Done => return Ok(None),
+            }
+        }
+    }
+
+    /// The request failed without an answer: forget what the office may have changed meanwhile.
+    pub fn on_transport_failure(&mut self) {
+        if let Some(upload) = self.uploads.front_mut() {
+            upload.offset = None;
+        }
+    }
+
+    /// Takes the office's answer to the last request.
+    pub fn handle(&mut self, response: HttpResponse) -> Result<()> {
+        self.progress.bytes_down += response.body.len() as u64;
+        self.report.bytes_down += response.body.len() as u64;
+        if matches!(response.status, 401 | 403) {
+            let message = error_message(&response);
+            return Err(RectifyError::NotPermitted {
+                reason: format!("the office refused this device ({message}); enroll it again with a new code"),
+            });
+        }
+        match self.phase {
+            Phase::Hello => self.on_hello(&response),
+            Phase::Reference => self.on_reference(&response),
+            Phase::Push => self.on_push(&response),
+            Phase::PhotosUp => self.on_upload(&response),
+            Phase::Pull => self.on_pull(&response),
+            Phase::PhotosDown => self.on_download(&response),
+            Phase::Done => Ok(()),
+        }
+    }
+
+    fn on_hello(&mut self, response: &HttpResponse) -> Result<()> {
+        let hello: SyncHello = decode(response)?;
+        if hello.protocol != PROTOCOL_VERSION {
+            return Err(RectifyError::Sync {
+                reason: format!("the office speaks protocol {}, this app {PROTOCOL_VERSION}", hello.protocol),
+            });
+        }
+        let ledger = self.ledger;
+        let epoch_changed = ledger.store().write(|tx| {
+            let state = sync_store::load(tx)?.ok_or_else(|| RectifyError::Sync { reason: "not enrolled".into() })?;
+            let (profile, counters) = profile::load(tx)?.ok_or_else(crate::ledger::not_initialised)?;
+            let mut touched = Vec::new();
+            let changed = state.epoch != hello.epoch;
+            if changed {
+                sync_store::forget_sequence(tx)?;
+                sync_store::restart_pull(tx, &hello.epoch)?;
+            }
+            // The office holds less of this device than the device thinks it acknowledged (it was restored,
+            // or lost its last writes): send those events again.
+            if sync_store::acked_through(tx, counters.next_device_seq)? > hello.acked_through {
+                touched.extend(sync_store::requeue_from(tx, profile.device_id, hello.acked_through + 1)?);
+            }
+            if changed {
+                let all = tx
+                    .prepare("SELECT DISTINCT issue_id FROM events")?
+                    .query_map([], |row| row.get::<_, String>(0))?
+                    .filter_map(|id| id.ok().and_then(|id| id.parse::<crate::ids::IssueId>().ok()))
+                    .collect::<Vec<_>>();
+                touched.extend(all);
+            }
+            apply::refold(tx, touched)?;
+            Ok::<_, RectifyError>(changed && !state.epoch.is_empty())
+        })?;
+        self.report.epoch_changed |= epoch_changed;
+        let reference_current = ledger
+            .store()
+            .read(|conn| Ok::<_, RectifyError>(sync_store::load(conn)?.map(|state| state.reference_version)))?
+            .is_some_and(|version| version == hello.reference_version);
+        self.hello = Some(hello);
+        if reference_current {
+            self.update_profile()?;
+            self.phase = Phase::Push;
+        } else {
+            self.phase = Phase::Reference;
+        }
+        Ok(())
+    }
+
+    fn update_profile(&mut self) -> Result<()> {
+        let Some(hello) = &self.hello else { return Ok(()) };
+        let now = self.ledger.now();
+        self.ledger.store().write(|tx| apply::profile_from_office(tx, hello.role, &hello.villages, now))
+    }
+
+    fn on_reference(&mut self, response: &HttpResponse) -> Result<()> {
+        let data: ReferenceData = decode(response)?;
+        let now = self.ledger.now().to_rfc3339();
+        self.ledger.store().write(|tx| apply::reference(tx, &data, &now))?;
+        self.update_profile()?;
+        self.phase = Phase::Push;
+        Ok(())
+    }
+
+    fn push_request(&mut self) -> Result<Option<HttpRequest>> {
+        let limits = self.limits();
+        let max_events = self.options.push_events;
+        let (batch, manifests) = self.ledger.store().read(|conn| {
+            let pending = events::pending(conn, limits.max_push_events.min(max_events).max(1))?;
+            let mut batch = Vec::new();
+            let mut size = 0;
+            for event in pending {
+                let bytes = serde_json::to_vec(&event).map(|bytes| bytes.len()).unwrap_or(0);
+                if !batch.is_empty() && size + bytes > limits.max_push_bytes / 2 {
+                    break;
+                }
+                size += bytes;
+                batch.push(event);
+            }
+            let mut manifests = Vec::new();
+            for hash in batch.iter().flat_map(|event| event.photos.iter()) {
+                if !manifests.iter().any(|known: &PhotoManifest| &known.hash == hash)
+                    && let Some(manifest) = photo_transfer::manifest(conn, hash)?
+                {
+                    manifests.push(manifest);
+                }
+            }
+            Ok::<_, RectifyError>((batch, manifests))
+        })?;
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let body = serde_json::to_vec(&PushRequest { events: batch.clone(), photos: manifests })
+            .map_err(|err| RectifyError::Sync { reason: format!("could not encode the push: {err}") })?;
+        let packed = gzip(&body);
+        self.progress.bytes_up += packed.len() as u64;
+        self.report.bytes_up += packed.len() as u64;
+        self.in_flight = batch;
+        Ok(Some(
+            self.request(Method::Post, "/v1/push".into())
+                .header("content-type", JSON)
+                .header("content-encoding", "gzip")
+                .body(packed),
+        ))
+    }
+
+    fn on_push(&mut self, response: &HttpResponse) -> Result<()> {
+        let answer: PushResponse = decode(response)?;
+        let device = self.ledger.profile()?.device_id;
+        let sent = std::mem::take(&mut self.in_flight);
+        let applied = self.ledger.store().write(|tx| apply::push_response(tx, &sent, &answer, device))?;
+        if applied.acknowledged == 0 && !applied.requeued {
+            return Err(RectifyError::Sync {
+                reason: format!(
+                    "the office acknowledged none of {} events (it holds this device through {}); try again later",
+                    sent.len(),
+                    answer.acked_through
+                ),
+            });
+        }
+        self.report.pushed += applied.acknowledged;
+        self.progress.events_up += applied.acknowledged;
+        self.report.rejected.extend(applied.rejected);
+        Ok(())
+    }
+
+    fn enter_photos_up(&mut self) -> Result<()> {
+        let owed = self.ledger.store().read(|conn| Ok::<_, RectifyError>(photo_transfer::owed_uploads(conn)?))?;
+        self.uploads = owed.into_iter().map(|owed| Upload { owed, offset: None }).collect();
+        self.phase = Phase::PhotosUp;
+        Ok(())
+    }
+
+    fn upload_request(&mut self) -> Result<Option<HttpRequest>> {
+        let chunk_limit = self.options.chunk_bytes.min(self.limits().max_chunk_bytes).max(1);
+        let Some(upload) = self.uploads.front() else { return Ok(None) };
+        let path = format!("/v1/photos/{}", upload.owed.hash);
+        let Some(offset) = upload.offset else { return Ok(Some(self.request(Method::Head, path))) };
+        let files = self.ledger.photo_store().ok_or_else(|| RectifyError::Sync { reason: "no photo store".into() })?;
+        let chunk = read_chunk(&files.path_of(&upload.owed.path), offset, chunk_limit)?;
+        let length = upload.owed.bytes;
+        self.progress.bytes_up += chunk.len() as u64;
+        self.report.bytes_up += chunk.len() as u64;
+        Ok(Some(
+            self.request(Method::Patch, path)
+                .header("content-type", OCTETS)
+                .header(UPLOAD_OFFSET, offset.to_string())
+                .header(UPLOAD_LENGTH, length.to_string())
+                .header(UPLOAD_CHECKSUM, chunk_checksum(&chunk))
+                .body(chunk),
+        ))
+    }
+
+    fn on_upload(&mut self, response: &HttpResponse) -> Result<()> {
+        let Some(upload) = self.uploads.front_mut() else { return Ok(()) };
+        if response.status == 404 {
+            // The office has no manifest for it yet (its event is not stored there): next sync.
+            let skipped = self.uploads.pop_front().map(|upload| upload.owed.photo);
+            self.skipped_uploads.extend(skipped);
+            return Ok(());
+        }
+        if response.status == 409 {
+            // Our idea of the offset was stale (an earlier chunk landed but its answer was lost).
+            upload.offset = None;
+            return Ok(());
+        }
+        let status = upload_status(response)?;
+        if status.present {
+            let done = self.uploads.pop_front().map(|upload| upload.owed);
+            if let Some(done) = done.filter(|done| !done.is_thumbnail) {
+                self.ledger.confirm_photos(std::slice::from_ref(&done.photo))?;
+                self.report.photos_up += 1;
+                self.progress.photos_up += 1;
+            }
+            return Ok(());
+        }
+        if status.offset > upload.owed.bytes {
+            return Err(RectifyError::Sync {
+                reason: format!("the office holds more of photo {} than it has bytes", upload.owed.hash),
+            });
+        }
+        upload.offset = Some(status.offset);
+        Ok(())
+    }
+
+    fn on_pull(&mut self, response: &HttpResponse) -> Result<()> {
+        if response.status == 409 {
+            // The cursor belongs to another epoch: the next hello starts the pull again.
+            self.phase = Phase::Hello;
+            return Ok(());
+        }
+        let body = decoded_body(response)?;
+        let page: PullPage = serde_json::from_slice(&body).map_err(|err| RectifyError::Sync {
+            reason: format!("the office sent a page this app cannot read: {err}"),
+        })?;
+        let now = self.ledger.now().to_rfc3339();
+        let outcome = self.ledger.store().write(|tx| {
+            let state = sync_store::load(tx)?.ok_or_else(|| RectifyError::Sync { reason: "not enrolled".into() })?;
+            if state.epoch != page.epoch {
+                return Ok(None);
+            }
+            apply::pull_page(tx, &page, state.tally, &now).map(Some)
+        })?;
+        match outcome {
+            None => self.phase = Phase::Hello,
+            Some(PageOutcome::Applied { new_events }) => {
+                self.report.pulled += new_events;
+                self.progress.events_down += page.events.len() as u64;
+                if !page.more {
+                    self.enter_photos_down()?;
+                }
+            }
+            Some(PageOutcome::Mismatch { expected, found }) => {
+                self.repairs += 1;
+                if self.repairs > 1 {
+                    return Err(RectifyError::Sync {
+                        reason: format!(
+                            "after pulling again from zero the device still holds {} events in scope where the office counts {}",
+                            found.count, expected.count
+                        ),
+                    });
+                }
+                self.report.repaired = true;
+                let epoch = page.epoch.clone();
+                self.ledger.store().write(|tx| Ok::<_, RectifyError>(sync_store::restart_pull(tx, &epoch)?))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn enter_photos_down(&mut self) -> Result<()> {
+        let full = self.options.full_photos;
+        let wanted =
+            self.ledger.store().read(|conn| Ok::<_, RectifyError>(photo_transfer::wanted_downloads(conn, full)))??;
+        self.downloads = wanted.into();
+        self.phase = Phase::PhotosDown;
+        Ok(())
+    }
+
+    fn on_download(&mut self, response: &HttpResponse) -> Result<()> {
+        let Some((photo, file, _, is_thumbnail)) = self.downloads.pop_front() else { return Ok(()) };
+        if response.status == 404 {
+            // Not uploaded to the office yet: a later sync fetches it.
+            return Ok(());
+        }
+        if response.status != 200 {
+            return Err(unexpected(response));
+        }
+        if PhotoHash::of_bytes(&response.body) != file {
+            return Err(RectifyError::Sync {
+                reason: format!("photo file {file} arrived with different content; it was not kept"),
+            });
+        }
+        let files = self.ledger.photo_store().ok_or_else(|| RectifyError::Sync { reason: "no photo store".into() })?;
+        let stored = files.put_bytes(&response.body)?;
+        self.ledger.store().write(|tx| {
+            Ok::<_, RectifyError>(photo_transfer::set_downloaded(tx, &photo, &stored.relative_path, is_thumbnail)?)
+        })?;
+        self.report.photos_down += 1;
+        self.progress.photos_down += 1;
+        Ok(())
+    }
+
+    /// Finishes the report with what is still pending.
+    fn finish(mut self, error: Option<&RectifyError>) -> Result<SyncReport> {
+        let now = self.ledger.now();
+        let summary = self.ledger.outbox()?;
+        self.report.pending = summary.pending_events;
+        self.report.oldest_pending_age_s = summary
+            .oldest_recorded_at
+            .as_deref()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| (now - at.with_timezone(&chrono::Utc)).num_seconds().max(0));
+        let message = error.map(ToString::to_string);
+        self.ledger
+            .store()
+            .write(|tx| Ok::<_, RectifyError>(sync_store::save_outcome(tx, &now.to_rfc3339(), message.as_deref())?))?;
+        Ok(self.report)
+    }
+}
+
+/// Runs a whole sync through `transport`. On failure the error says why, and everything done before it
+/// stays done.
+pub fn run(
+    ledger: &Ledger,
+    transport: &dyn Transport,
+    options: SyncOptions,
+    progress: &dyn SyncProgress,
+) -> Result<SyncReport> {
+    let mut session = SyncSession::new(ledger, options)?;
+    let outcome = drive(&mut session, transport, options.retry, progress);
+    let report = session.finish(outcome.as_ref().err())?;
+    outcome.map(|()| report)
+}
+
+fn drive(
+    session: &mut SyncSession<'_>,
+    transport: &dyn Transport,
+    retry: RetryPolicy,
+    progress: &dyn SyncProgress,
+) -> Result<()> {
+    let mut failures = 0u32;
+    let mut jitter = session.ledger.now().timestamp_subsec_nanos() as u64;
+    while let Some(request) = session.next_request()? {
+        let failure = match transport.send(&request) {
+            Ok(response) if is_transient(response.status) => {
+                format!("the office answered {} ({})", response.status, error_message(&response))
+            }
+            Ok(response) => {
+                failures = 0;
+                session.handle(response)?;
+                session.progress.pending = session.ledger.outbox()?.pending_events;
+                progress.progress(&session.progress);
+                continue;
+            }
+            Err(err) => err.to_string(),
+        };
+        failures += 1;
+        session.report.retries += 1;
+        session.on_transport_failure();
+        if failures >= retry.max_attempts {
+            return Err(RectifyError::Sync {
+                reason: format!("gave up after {failures} attempts in a row: {failure}; the next sync resumes here"),
+            });
+        }
+        jitter = jitter.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(retry.delay(failures, jitter >> 33));
+    }
+    progress.progress(&session.progress);
+    Ok(())
+}
+
+fn is_transient(status: u16) -> bool {
+    // 460: a chunk arrived damaged; reading it again from disk and resending is the cure.
+    matches!(status, 408 | 429 | 460 | 500..=599)
+}
+
+fn decoded_body(response: &HttpResponse) -> Result<Vec<u8>> {
+    if !(200..300).contains(&response.status) {
+        return Err(unexpected(response));
+    }
+    if response.header("content-encoding").is_some_and(|encoding| encoding.eq_ignore_ascii_case("gzip")) {
+        gunzip(&response.body, 512 << 20).map_err(|reason| RectifyError::Sync { reason })
+    } else {
+        Ok(response.body.clone())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(response: &HttpResponse) -> Result<T> {
+    let body = decoded_body(response)?;
+    serde_json::from_slice(&body)
+        .map_err(|err| RectifyError::Sync { reason: format!("the office sent an answer this app cannot read: {err}") })
+}
+
+/// Where an upload stands, from the headers of a HEAD or PATCH answer.
+fn upload_status(response: &HttpResponse) -> Result<UploadStatus> {
+    if !(200..300).contains(&response.status) {
+        return Err(unexpected(response));
+    }
+    let number = |name: &str| response.header(name).and_then(|value| value.trim().parse::<u64>().ok());
+    match (number(UPLOAD_OFFSET), number(UPLOAD_LENGTH)) {
+        (Some(offset), Some(length)) => Ok(UploadStatus {
+            offset,
+            length,
+            present: response.header("photo-present").is_some_and(|value| value.trim() == "yes"),
+        }),
+        _ => Err(RectifyError::Sync { reason: "the office's upload answer lacks its offset and length".into() }),
+    }
+}
+
+fn error_message(response: &HttpResponse) -> String {
+    serde_json::from_slice::<ErrorBody>(&response.body)
+        .map(|body| body.message)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&response.body).chars().take(200).collect())
+}
+
+fn unexpected(response: &HttpResponse) -> RectifyError {
+    RectifyError::Sync { reason: format!("the office answered {}: {}", response.status, error_message(response)) }
+}
+
+fn read_chunk(path: &std::path::Path, offset: u64, limit: usize) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let failed =
+        |err: std::io::Error| RectifyError::Storage { reason: format!("cannot read {}: {err}", path.display()) };
+    let mut file = std::fs::File::open(path).map_err(failed)?;
+    file.seek(SeekFrom::Start(offset)).map_err(failed)?;
+    let mut chunk = Vec::with_capacity(limit);
+    file.take(limit as u64).read_to_end(&mut chunk).map_err(failed)?;
+    Ok(chunk)
+}
+
+/// Swaps a one-time code for this device's credential, then records who the device now acts for.
+pub fn enroll(ledger: &Ledger, transport: &dyn Transport, server_url: &str, code: &str) -> Result<EnrollResponse> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Err(RectifyError::invalid("give the enrollment code the office printed, with --code CODE"));
+    }
+    let device_id = ledger.store().read(|conn| {
+        if let Some(state) = sync_store::load(conn)?
+            && !state.token.is_empty()
+        {
+            // Enrolling again (a new code after a revoked token) keeps the device and its ledger.
+            return Ok::<_, RectifyError>(profile::load(conn)?.map(|(profile, _)| profile.device_id));
+        }
+        let held: i64 =
+            conn.query_row("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM villages)", [], |row| {
+                row.get(0)
+            })?;
+        if held > 0 {
+            return Err(RectifyError::invalid(
+                "this device already holds a local ledger or villages; enroll a fresh database (pass a new --db)",
+            ));
+        }
+        Ok(profile::load(conn)?.map(|(profile, _)| profile.device_id))
+    })?;
+    let device_id = device_id.unwrap_or_default();
+    let body = serde_json::to_vec(&EnrollRequest { code: code.to_string(), device_id })
+        .map_err(|err| RectifyError::Sync { reason: err.to_string() })?;
+    let request = HttpRequest::new(Method::Post, "/v1/enroll")
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .header("content-type", JSON)
+        .body(body);
+    let response =
+        transport.send(&request).map_err(|err: TransportError| RectifyError::Sync { reason: err.to_string() })?;
+    if matches!(response.status, 401 | 403 | 404 | 410) {
+        return Err(RectifyError::NotPermitted {
+            reason: format!("the office refused the code: {}", error_message(&response)),
+        });
+    }
+    let answer: EnrollResponse = decode(&response)?;
+    let now = ledger.now();
+    ledger.store().write(|tx| {
+        let profile = crate::domain::role::DeviceProfile {
+            device_id,
+            user_id: answer.user_id,
+            user_name: answer.user_name.clone(),
+            role: answer.role,
+            villages: Vec::new(),
+        };
+        profile::save(tx, &profile, now)?;
+        sync_store::save_enrollment(tx, server_url, &answer.token, &answer.epoch, &now.to_rfc3339())?;
+        Ok::<_, RectifyError>(())
+    })?;
+    Ok(answer)
+}

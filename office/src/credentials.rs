@@ -1,0 +1,263 @@
+//! Who may sync: users with a role (and villages for secretaries), one-time enrollment codes, and devices
+//! holding a bearer token bound to them. Codes and tokens are stored only as SHA-256 hashes.
+
+use chrono::{DateTime, Duration};
+use rectify_core::domain::role::{DeviceProfile, Role};
+use rectify_core::ids::{DeviceId, UserId, VillageId};
+use rectify_core::store::places;
+use rusqlite::{OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::{Office, OfficeError};
+
+/// How long an enrollment code stays good.
+pub const CODE_LIFETIME_DAYS: i64 = 7;
+/// Letters that cannot be mistaken for one another when read aloud or typed from paper.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// An authenticated device: who it acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub role: Role,
+    pub villages: Vec<VillageId>,
+}
+
+impl Credential {
+    pub fn profile(&self) -> DeviceProfile {
+        DeviceProfile {
+            device_id: self.device_id,
+            user_id: self.user_id,
+            user_name: self.user_name.clone(),
+            role: self.role,
+            villages: self.villages.clone(),
+        }
+    }
+
+    /// The villages whose events this device receives; `None` for the whole district.
+    pub fn scope(&self) -> Option<&[VillageId]> {
+        (self.role == Role::Secretary).then_some(self.villages.as_slice())
+    }
+}
+
+/// A device as the admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub user: String,
+    pub role: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+    pub acked_through: u64,
+    pub last_seen_at: Option<String>,
+}
+
+pub(crate) fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Bytes from the operating system's generator; without it the office cannot issue secrets at all.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], OfficeError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| OfficeError::Internal(format!("the system's random generator failed: {err}")))?;
+    Ok(bytes)
+}
+
+pub(crate) fn random_hex(bytes: usize) -> Result<String, OfficeError> {
+    Ok(random_bytes::<32>()?.iter().take(bytes).map(|byte| format!("{byte:02x}")).collect())
+}
+
+fn new_code() -> Result<String, OfficeError> {
+    // 16 letters of 31: about 79 bits. The modulo bias (256 = 8 * 31 + 8) is too small to matter here.
+    let raw = random_bytes::<16>()?;
+    let letters: String = raw.iter().map(|byte| CODE_ALPHABET[*byte as usize % CODE_ALPHABET.len()] as char).collect();
+    Ok(format!("{}-{}-{}-{}", &letters[0..4], &letters[4..8], &letters[8..12], &letters[12..16]))
+}
+
+/// Codes are typed by people: case, spaces and dashes do not matter.
+fn normalise_code(code: &str) -> String {
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+impl Office {
+    /// Creates (or updates) the user `name` with `role` and villages, and issues a one-time code for one
+    /// device. Returns the code.
+    pub fn issue_enrollment(&self, name: &str, role: Role, village_codes: &[String]) -> Result<String, OfficeError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(OfficeError::invalid("give the user's name (1 to 80 characters) with --user NAME"));
+        }
+        if role == Role::Secretary && village_codes.is_empty() {
+            return Err(OfficeError::invalid("a secretary answers for villages: give at least one --village CODE"));
+        }
+        let now = self.now();
+        let code = new_code()?;
+        self.store().write(|tx| {
+            let mut villages = Vec::new();
+            for code in village_codes {
+                let village = places::village_by_code(tx, code.trim())?.ok_or_else(|| {
+                    OfficeError::invalid(format!(
+                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
+                    ))
+                })?;
+                villages.push(village.id);
+            }
+            let existing: Option<String> =
+                tx.query_row("SELECT id FROM office_users WHERE name = ?1", [name], |row| row.get(0)).optional()?;
+            let user_id = existing.unwrap_or_else(|| UserId::new().to_string());
+            tx.execute(
+                "INSERT INTO office_users (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET role = ?3",
+                params![user_id, name, role.as_str(), now.to_rfc3339()],
+            )?;
+            tx.execute("DELETE FROM office_user_villages WHERE user_id = ?1", [&user_id])?;
+            for village in villages {
+                tx.execute(
+                    "INSERT INTO office_user_villages (user_id, village_id) VALUES (?1, ?2)",
+                    params![user_id, village.to_string()],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO office_enrollments (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    hash_secret(&normalise_code(&code)),
+                    user_id,
+                    now.to_rfc3339(),
+                    (now + Duration::days(CODE_LIFETIME_DAYS)).to_rfc3339()
+                ],
+            )?;
+            Ok::<_, OfficeError>(())
+        })?;
+        Ok(code)
+    }
+
+    /// Swaps a one-time code for a token bound to `device`. A code works once; enrolling a device again
+    /// (after its token was revoked) replaces its token.
+    pub fn enroll(&self, code: &str, device: DeviceId) -> Result<(String, Credential), OfficeError> {
+        let now = self.now();
+        let token = random_hex(32)?;
+        let user_id = self.store().write(|tx| {
+            let found: Option<(String, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT user_id, expires_at, used_at FROM office_enrollments WHERE code_hash = ?1",
+                    [hash_secret(&normalise_code(code))],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let Some((user_id, expires_at, used_at)) = found else {
+                return Err(OfficeError::Unauthorised("this enrollment code is not known to the office".into()));
+            };
+            if used_at.is_some() {
+                return Err(OfficeError::Unauthorised("this enrollment code was already used; ask for a new one".into()));
+            }
+            if DateTime::parse_from_rfc3339(&expires_at).is_ok_and(|at| at < now) {
+                return Err(OfficeError::Unauthorised("this enrollment code has expired; ask for a new one".into()));
+            }
+            tx.execute(
+                "UPDATE office_enrollments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
+                params![hash_secret(&normalise_code(code)), now.to_rfc3339(), device.to_string()],
+            )?;
+            tx.execute(
+                "INSERT INTO office_devices (device_id, user_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (device_id) DO UPDATE SET user_id = ?2, token_hash = ?3, enrolled_at = ?4, revoked_at = NULL",
+                params![device.to_string(), user_id, hash_secret(&token), now.to_rfc3339()],
+            )?;
+            Ok(user_id)
+        })?;
+        let credential = self.credential_where("d.device_id = ?1", &device.to_string())?.ok_or_else(|| {
+            OfficeError::Internal(format!("device {device} vanished right after enrolling (user {user_id})"))
+        })?;
+        Ok((token, credential))
+    }
+
+    /// The device a bearer token belongs to, unless it was revoked.
+    pub fn authenticate(&self, token: &str) -> Result<Credential, OfficeError> {
+        if token.len() != 64 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Err(OfficeError::Unauthorised("the token is malformed".into()));
+        }
+        self.credential_where("d.token_hash = ?1 AND d.revoked_at IS NULL", &hash_secret(token))?
+            .ok_or_else(|| OfficeError::Unauthorised("the token is unknown or was revoked".into()))
+    }
+
+    fn credential_where(&self, condition: &str, value: &str) -> Result<Option<Credential>, OfficeError> {
+        self.store().read(|conn| {
+            let sql = format!(
+                "SELECT d.device_id, u.id, u.name, u.role FROM office_devices d JOIN office_users u ON u.id = d.user_id
+                 WHERE {condition}"
+            );
+            let row: Option<(String, String, String, String)> = conn
+                .prepare_cached(&sql)?
+                .query_row([value], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+                .optional()?;
+            let Some((device, user, name, role)) = row else { return Ok(None) };
+            let villages = conn
+                .prepare_cached("SELECT village_id FROM office_user_villages WHERE user_id = ?1 ORDER BY village_id")?
+                .query_map([&user], |row| row.get::<_, String>(0))?
+                .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
+                .collect();
+            let parse = |text: &str| OfficeError::Internal(format!("bad stored id {text}"));
+            Ok(Some(Credential {
+                device_id: device.parse().map_err(|_| parse(&device))?,
+                user_id: user.parse().map_err(|_| parse(&user))?,
+                user_name: name,
+                role: role.parse().map_err(|_| parse(&role))?,
+                villages,
+            }))
+        })
+    }
+
+    /// Revokes a device's token: its next request is refused. Its events stay.
+    pub fn revoke(&self, device: &str) -> Result<(), OfficeError> {
+        let now = self.now().to_rfc3339();
+        let changed = self.store().write(|tx| {
+            Ok::<_, OfficeError>(tx.execute(
+                "UPDATE office_devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
+                params![device.trim(), now],
+            )?)
+        })?;
+        if changed == 0 {
+            return Err(OfficeError::NotFound(format!("no enrolled, unrevoked device {device}")));
+        }
+        Ok(())
+    }
+
+    /// Every enrolled device.
+    pub fn devices(&self) -> Result<Vec<DeviceRow>, OfficeError> {
+        self.store().read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT d.device_id, u.name, u.role, d.enrolled_at, d.revoked_at, d.acked_through, d.last_seen_at
+                 FROM office_devices d JOIN office_users u ON u.id = d.user_id ORDER BY d.enrolled_at",
+            )?;
+            let rows = statement.query_map([], |row| {
+                Ok(DeviceRow {
+                    device_id: row.get(0)?,
+                    user: row.get(1)?,
+                    role: row.get(2)?,
+                    enrolled_at: row.get(3)?,
+                    revoked_at: row.get(4)?,
+                    acked_through: row.get::<_, i64>(5)? as u64,
+                    last_seen_at: row.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_readable_and_forgiving_to_type() {
+        let code = new_code()?;
+        assert_eq!(code.len(), 19);
+        assert!(code.chars().all(|c| c == '-' || CODE_ALPHABET.contains(&(c as u8))), "{code}");
+        assert_eq!(normalise_code(&code.to_lowercase().replace('-', " ")), normalise_code(&code));
+        assert_ne!(new_code().unwrap(), new_code().unwrap());
+    }
+}

@@ -1,0 +1,257 @@
+//! `rectify-office`: run a district office and administer it. `serve` is the sync API; the other verbs
+//! work on the same data directory (import villages, enroll devices, list issues and devices, revoke).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rectify_core::domain::role::Role;
+use rectify_core::ledger::BoundaryImport;
+use rectify_office::{Office, OfficeError};
+
+#[derive(Debug, Parser)]
+#[command(name = "rectify-office", version, about = "The Rectify district office: sync API and admin commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Verb,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Serve the sync API until interrupted (Ctrl-C or SIGTERM).
+    Serve {
+        /// The office's data directory (database and photos); created if missing.
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        /// Address to listen on; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Issue a one-time enrollment code for a user's device (printed as the last word on stdout).
+    Enroll {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        role: Role,
+        /// A village a secretary answers for, by code; repeat for several.
+        #[arg(long = "village")]
+        villages: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reference data: villages and their boundaries.
+    Villages {
+        #[command(subcommand)]
+        verb: VillagesVerb,
+    },
+    /// Every issue the office holds, with its status and last server_seq.
+    Issues {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every enrolled device.
+    Devices {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device's token; its next request is refused.
+    Revoke {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        device: String,
+    },
+    /// After restoring a backup: start a new epoch, so devices pull again and resend what was lost.
+    NewEpoch {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VillagesVerb {
+    /// Import the national division CSV (code,name rows) or a GeoJSON FeatureCollection of boundaries.
+    Import {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        file: PathBuf,
+        /// GeoJSON: the feature property holding the 12-digit village code.
+        #[arg(long, default_value = "code")]
+        code_prop: String,
+        /// GeoJSON: the feature property holding the village name.
+        #[arg(long, default_value = "name")]
+        name_prop: String,
+        /// Where the data comes from, recorded with it.
+        #[arg(long, default_value = "office-import")]
+        source: String,
+    },
+}
+
+fn main() -> ExitCode {
+    // `rectify-office issues | head` closes stdout early: end quietly, as other Unix tools do.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.payload_as_str().is_some_and(|text| text.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rectify-office: {err}");
+            ExitCode::from(match err {
+                OfficeError::Invalid(_) => 3,
+                OfficeError::NotFound(_) => 4,
+                OfficeError::Unauthorised(_) => 5,
+                OfficeError::Conflict(_) | OfficeError::ChecksumMismatch(_) => 6,
+                OfficeError::Internal(_) => 9,
+            })
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), OfficeError> {
+    match cli.command {
+        Verb::Serve { data, listen } => serve(&data, &listen),
+        Verb::Enroll { data, user, role, villages, json } => {
+            let office = Office::open(&data)?;
+            let code = office.issue_enrollment(&user, role, &villages)?;
+            if json {
+                println!("{}", serde_json::json!({"code": code}));
+            } else {
+                println!(
+                    "enrollment code for {user} ({role}), good for {} days and one device: {code}",
+                    rectify_office::credentials::CODE_LIFETIME_DAYS
+                );
+            }
+            Ok(())
+        }
+        Verb::Villages { verb: VillagesVerb::Import { data, file, code_prop, name_prop, source } } => {
+            let office = Office::open(&data)?;
+            if looks_like_json(&file) {
+                let options = BoundaryImport {
+                    code_property: code_prop,
+                    name_property: Some(name_prop),
+                    any_winding: false,
+                    source,
+                };
+                let report = office.ledger().import_boundaries(&file, &options)?;
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                let mut last = 0;
+                let report = office.ledger().import_divisions(&file, None, &source, &mut |done, total| {
+                    if done == total || done >= last + 1000 {
+                        last = done;
+                        eprintln!("imported {done} of {total} rows");
+                    }
+                })?;
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            }
+            Ok(())
+        }
+        Verb::Issues { data, json } => {
+            let issues = Office::open(&data)?.issues()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&issues).unwrap_or_default());
+            } else {
+                for issue in &issues {
+                    println!(
+                        "{}  {} {}  {}  {}  seq {}",
+                        issue.id,
+                        issue.village,
+                        issue.village_name,
+                        issue.category,
+                        issue.status,
+                        issue.last_server_seq
+                    );
+                }
+                println!("{} issues", issues.len());
+            }
+            Ok(())
+        }
+        Verb::Devices { data, json } => {
+            let devices = Office::open(&data)?.devices()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&devices).unwrap_or_default());
+            } else {
+                for device in &devices {
+                    let state = device.revoked_at.as_deref().map_or("active".to_string(), |at| format!("revoked {at}"));
+                    println!(
+                        "{}  {} ({})  acked through {}  {state}",
+                        device.device_id, device.user, device.role, device.acked_through
+                    );
+                }
+            }
+            Ok(())
+        }
+        Verb::Revoke { data, device } => {
+            Office::open(&data)?.revoke(&device)?;
+            println!("revoked {device}");
+            Ok(())
+        }
+        Verb::NewEpoch { data } => {
+            let epoch = rectify_office::start_new_epoch(&data)?;
+            println!("new epoch {epoch}: devices will pull again from the start and resend what is missing");
+            Ok(())
+        }
+    }
+}
+
+fn serve(data: &std::path::Path, listen: &str) -> Result<(), OfficeError> {
+    use tracing_subscriber::EnvFilter;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_env("RECTIFY_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let office = Office::open(data)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| OfficeError::Internal(format!("cannot start the runtime: {err}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|err| OfficeError::invalid(format!("cannot listen on {listen}: {err}")))?;
+        let address = listener.local_addr().map_err(|err| OfficeError::Internal(err.to_string()))?;
+        // Scripts and tests read the address from this line.
+        println!("listening on http://{address}");
+        tracing::info!(%address, data = %data.display(), epoch = office.epoch(), "office serving");
+        rectify_office::http::serve(office, listener, shutdown_signal())
+            .await
+            .map_err(|err| OfficeError::Internal(format!("the server stopped: {err}")))
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn looks_like_json(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read(&mut head)).unwrap_or(0);
+    String::from_utf8_lossy(&head[..read]).trim_start_matches('\u{feff}').trim_start().starts_with('{')
+}

@@ -1,0 +1,152 @@
+//! Photo uploads on the office, tus style: a device asks how far an upload is (HEAD), sends the rest in
+//! chunks at that offset, each with its SHA-256; a chunk that does not match is refused whole. A chunk is
+//! on disk (fsync) before the office counts it, and a photo counts as present only when the whole file's
+//! SHA-256 equals the name it was announced under. Only announced photos (named by a pushed event's
+//! manifest) are taken.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+use rectify_core::domain::photo::PhotoHash;
+use rectify_core::sync::wire::UploadStatus;
+use rusqlite::{OptionalExtension, params};
+
+use crate::{Office, OfficeError};
+
+impl Office {
+    fn part_path(&self, hash: &PhotoHash) -> PathBuf {
+        self.dir.join("uploads").join(format!("{hash}.part"))
+    }
+
+    /// Where the upload of `hash` stands. Bytes beyond the counted offset (a chunk cut by a crash before it
+    /// was counted) are dropped here.
+    pub fn upload_status(&self, hash: &PhotoHash) -> Result<UploadStatus, OfficeError> {
+        let _guard = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let status = self.stored_status(hash)?;
+        if !status.present {
+            let part = self.part_path(hash);
+            if fs::metadata(&part).is_ok_and(|meta| meta.len() != status.offset) {
+                let file = fs::OpenOptions::new().write(true).open(&part).map_err(io(&part))?;
+                file.set_len(status.offset).map_err(io(&part))?;
+            }
+        }
+        Ok(status)
+    }
+
+    fn stored_status(&self, hash: &PhotoHash) -> Result<UploadStatus, OfficeError> {
+        let row: Option<(i64, i64, bool)> = self.store().read(|conn| {
+            conn.prepare_cached("SELECT length, received, present FROM office_photos WHERE hash = ?1")?
+                .query_row([hash.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .optional()
+        })?;
+        let Some((length, received, present)) = row else {
+            return Err(OfficeError::NotFound(format!(
+                "photo {hash} is not expected: push the event that brings it first"
+            )));
+        };
+        Ok(UploadStatus {
+            offset: if present { length as u64 } else { received as u64 },
+            length: length as u64,
+            present,
+        })
+    }
+
+    /// Appends one chunk at `offset`. `length` must be the photo's whole length; `checksum` is
+    /// `sha256 <hex>` of the chunk.
+    pub fn upload_chunk(
+        &self,
+        hash: &PhotoHash,
+        offset: u64,
+        length: u64,
+        checksum: &str,
+        chunk: &[u8],
+    ) -> Result<UploadStatus, OfficeError> {
+        let _guard = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let status = self.stored_status(hash)?;
+        if status.present {
+            return Ok(status);
+        }
+        if length != status.length {
+            return Err(OfficeError::invalid(format!(
+                "photo {hash} was announced with {} bytes, not {length}",
+                status.length
+            )));
+        }
+        if offset != status.offset {
+            return Err(OfficeError::Conflict(format!(
+                "the upload of {hash} stands at byte {}, not {offset}: continue from there",
+                status.offset
+            )));
+        }
+        if offset + chunk.len() as u64 > length {
+            return Err(OfficeError::invalid(format!("the chunk runs past the photo's {length} bytes")));
+        }
+        let expected = format!("sha256 {}", PhotoHash::of_bytes(chunk));
+        if !checksum.trim().eq_ignore_ascii_case(&expected) {
+            return Err(OfficeError::ChecksumMismatch(format!(
+                "the chunk at byte {offset} does not match its checksum; nothing of it was kept"
+            )));
+        }
+        let part = self.part_path(hash);
+        let mut file = fs::OpenOptions::new().create(true).append(true).open(&part).map_err(io(&part))?;
+        if file.metadata().map_err(io(&part))?.len() != offset {
+            file.set_len(offset).map_err(io(&part))?;
+        }
+        file.write_all(chunk).and_then(|()| file.sync_data()).map_err(io(&part))?;
+        let received = offset + chunk.len() as u64;
+        let now = self.now().to_rfc3339();
+        if received < length {
+            self.store().write(|tx| {
+                tx.execute(
+                    "UPDATE office_photos SET received = ?2, updated_at = ?3 WHERE hash = ?1",
+                    params![hash.as_str(), received as i64, now],
+                )?;
+                Ok::<_, OfficeError>(())
+            })?;
+            return Ok(UploadStatus { offset: received, length, present: false });
+        }
+        let bytes = fs::read(&part).map_err(io(&part))?;
+        if PhotoHash::of_bytes(&bytes) != *hash {
+            let _ = fs::remove_file(&part);
+            self.store().write(|tx| {
+                tx.execute(
+                    "UPDATE office_photos SET received = 0, updated_at = ?2 WHERE hash = ?1",
+                    params![hash.as_str(), now],
+                )?;
+                Ok::<_, OfficeError>(())
+            })?;
+            return Err(OfficeError::invalid(format!(
+                "the uploaded file does not hash to {hash}; it was discarded, upload it again from byte 0"
+            )));
+        }
+        let stored = self.photos.put_bytes(&bytes).map_err(|err| OfficeError::Internal(err.to_string()))?;
+        self.store().write(|tx| {
+            tx.execute(
+                "UPDATE office_photos SET received = ?2, present = 1, path = ?3, updated_at = ?4 WHERE hash = ?1",
+                params![hash.as_str(), length as i64, stored.relative_path, now],
+            )?;
+            Ok::<_, OfficeError>(())
+        })?;
+        let _ = fs::remove_file(&part);
+        Ok(UploadStatus { offset: length, length, present: true })
+    }
+
+    /// The bytes of a present photo file.
+    pub fn photo_bytes(&self, hash: &PhotoHash) -> Result<Vec<u8>, OfficeError> {
+        let path: Option<Option<String>> = self.store().read(|conn| {
+            conn.prepare_cached("SELECT path FROM office_photos WHERE hash = ?1 AND present = 1")?
+                .query_row([hash.as_str()], |row| row.get(0))
+                .optional()
+        })?;
+        let Some(Some(relative)) = path else {
+            return Err(OfficeError::NotFound(format!("photo {hash} is not at the office (yet)")));
+        };
+        let full = self.photos.path_of(&relative);
+        fs::read(&full).map_err(io(&full))
+    }
+}
+
+fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> OfficeError + '_ {
+    move |err| OfficeError::Internal(format!("{}: {err}", path.display()))
+}
