@@ -218,8 +218,12 @@ async fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is larger than {limit} bytes"))
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        if err.to_string().contains("length limit") {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("the body is larger than {limit} bytes"))
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_body", format!("the body could not be read whole: {err}"))
+        }
     })
 }
 

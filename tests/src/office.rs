@@ -222,3 +222,32 @@ pub fn field_photo(dir: &Path, name: &str, seed: u32, lat: f64, lon: f64, size: 
         .unwrap_or_else(|err| panic!("{err}"));
     path
 }
+
+/// The device's bearer token, for hand-made requests.
+pub fn token_of(ledger: &Ledger) -> String {
+    ledger
+        .store()
+        .read(|conn| Ok::<_, rusqlite::Error>(rectify_core::store::sync::load(conn)?.map(|state| state.token)))
+        .unwrap_or_else(|err| panic!("{err}"))
+        .unwrap_or_else(|| panic!("the device is not enrolled"))
+}
+
+/// A hand-made protocol request with the device's token.
+pub fn raw_request(
+    token: &str,
+    method: rectify_core::sync::Method,
+    path: &str,
+    body: Vec<u8>,
+) -> rectify_core::sync::HttpRequest {
+    use rectify_core::sync::wire::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+    rectify_core::sync::HttpRequest::new(method, path)
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body)
+}
+
+/// Prints a test's seed so a failure can be replayed.
+pub fn seed_note(seed: u64) {
+    println!("seed {seed}");
+}

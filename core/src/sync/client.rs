@@ -577,7 +577,11 @@ fn drive(
                 format!("the office answered {} ({})", response.status, error_message(&response))
             }
             Ok(response) => {
-                failures = 0;
+                // Only an answer that moves the sync on resets the count: a HEAD that succeeds before every
+                // chunk fails must not keep a hopeless upload going forever.
+                if (200..300).contains(&response.status) && request.method != Method::Head {
+                    failures = 0;
+                }
                 session.handle(response)?;
                 session.progress.pending = session.ledger.outbox()?.pending_events;
                 progress.progress(&session.progress);

@@ -37,8 +37,11 @@ impl HttpRequest {
         Self { method, path: path.into(), headers: Vec::new(), body: Vec::new() }
     }
 
+    /// Sets a header, replacing an earlier value of the same name.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(existing, _)| *existing != name);
+        self.headers.push((name, value.into()));
         self
     }
 
