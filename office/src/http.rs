@@ -199,9 +199,11 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     let encoding = headers.get(header::CONTENT_ENCODING).and_then(|value| value.to_str().ok()).unwrap_or("identity");
     let plain = match encoding.trim() {
         "gzip" => wire::gunzip(&bytes, limit).map_err(|reason| {
-            let status =
-                if reason.contains("beyond") { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
-            ApiError::new(status, "bad_body", reason)
+            if reason.contains("beyond") {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", reason)
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_body", reason)
+            }
         })?,
         "identity" | "" => bytes.to_vec(),
         other => {

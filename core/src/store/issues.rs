@@ -40,6 +40,12 @@ pub fn save_state(tx: &Transaction<'_>, state: &IssueState) -> rusqlite::Result<
     Ok(())
 }
 
+/// Forgets an issue's state (its report was refused by the office); its events stay.
+pub fn delete_state(tx: &Transaction<'_>, id: IssueId) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM issues WHERE id = ?1")?.execute([id.to_string()])?;
+    Ok(())
+}
+
 /// One line of a list: what a person scans to decide what to look at.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IssueSummary {

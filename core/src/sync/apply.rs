@@ -17,8 +17,10 @@ pub(crate) fn refold(tx: &rusqlite::Transaction<'_>, touched: impl IntoIterator<
     let unique: BTreeSet<IssueId> = touched.into_iter().collect();
     for issue in unique {
         let history = events::for_issue(tx, issue)?;
-        if let Some(state) = IssueState::fold(&history) {
-            issues::save_state(tx, &state)?;
+        match IssueState::fold(&history) {
+            Some(state) => issues::save_state(tx, &state)?,
+            // The report itself was refused: the issue does not exist in the ledger.
+            None => issues::delete_state(tx, issue)?,
         }
     }
     Ok(())
