@@ -316,12 +316,18 @@ async fn pull(State(office): State<Arc<Office>>, headers: HeaderMap, Query(query
     let credential = authenticated(&office, &headers).await?;
     let compress = wants_gzip(&headers);
     let limit = query.limit.unwrap_or(office.limits().max_pull_events);
-    let body = blocking(move || {
+    let (body, cursor, more) = blocking(move || {
         let page = office.pull(&credential, &query.cursor, limit)?;
-        serde_json::to_vec(&page).map_err(|err| OfficeError::Internal(err.to_string()))
+        let body = serde_json::to_vec(&page).map_err(|err| OfficeError::Internal(err.to_string()))?;
+        Ok((body, page.cursor, page.more))
     })
     .await?;
-    Ok(bytes_response(body, compress))
+    let mut response = bytes_response(body, compress);
+    if let Ok(cursor) = HeaderValue::from_str(&cursor) {
+        response.headers_mut().insert(wire::PULL_CURSOR, cursor);
+    }
+    response.headers_mut().insert(wire::PULL_MORE, HeaderValue::from_static(if more { "yes" } else { "no" }));
+    Ok(response)
 }
 
 fn photo_hash(text: &str) -> Result<PhotoHash, ApiError> {

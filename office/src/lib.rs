@@ -76,6 +76,7 @@ pub struct Office {
     /// Uploads append to partial files; one at a time keeps offsets and files in step.
     uploads: Mutex<()>,
     reference: Mutex<Option<pull::ReferenceCache>>,
+    pushes: sequencer::PushQueue,
 }
 
 impl Office {
@@ -96,6 +97,7 @@ impl Office {
             limits: Limits::default(),
             uploads: Mutex::new(()),
             reference: Mutex::new(None),
+            pushes: sequencer::PushQueue::default(),
         }))
     }
 

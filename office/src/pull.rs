@@ -84,7 +84,7 @@ impl Office {
 
     /// The reference data as JSON, and its version; rebuilt only when the places changed.
     pub fn reference(&self) -> Result<(String, std::sync::Arc<Vec<u8>>), OfficeError> {
-        let fingerprint = self.store().read(|conn| places::fingerprint(conn))?;
+        let fingerprint = self.store().read(places::fingerprint)?;
         let mut cache = self.reference.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(cached) = cache.as_ref().filter(|cached| cached.fingerprint == fingerprint) {
             return Ok((cached.version.clone(), cached.body.clone()));

@@ -10,78 +10,157 @@ use rectify_core::domain::policy::{Action, authorize};
 use rectify_core::ids::VillageId;
 use rectify_core::store::{events, issues, places};
 use rectify_core::sync::wire::{PhotoManifest, PushRequest, PushResponse, PushResult, ScopeTally, event_digest};
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::{Credential, Office, OfficeError};
 
+/// Pushes waiting to be committed. Concurrent pushes share one transaction (group commit): whoever finds no
+/// commit under way runs every waiting push, each in its own savepoint, and commits them with one fsync.
+#[derive(Debug, Default)]
+pub(crate) struct PushQueue {
+    state: Mutex<QueueState>,
+    settled: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    waiting: Vec<(u64, Credential, PushRequest)>,
+    answers: HashMap<u64, Result<PushResponse, OfficeError>>,
+    committing: bool,
+    next_ticket: u64,
+}
+
+/// Pushes committed together at most; more wait for the next group.
+const MAX_GROUP: usize = 64;
+
 impl Office {
     /// Judges and stores a device's batch. Safe to repeat: anything already judged gets its stored answer.
     pub fn push(&self, credential: &Credential, request: PushRequest) -> Result<PushResponse, OfficeError> {
-        let now = self.now().to_rfc3339();
-        let mut batch = request.events;
-        batch.sort_by_key(|event| event.device_seq);
-        self.store().write(|tx| {
-            let device = credential.device_id.to_string();
-            let mut acked: u64 = tx
-                .query_row("SELECT acked_through FROM office_devices WHERE device_id = ?1", [&device], |row| {
-                    row.get::<_, i64>(0)
-                })
-                .map(|seq| seq as u64)?;
-            let mut head = head(tx)?;
-            announce_photos(tx, &request.photos, &batch, &now)?;
-            let mut results = Vec::with_capacity(batch.len());
-            let mut resend_from = None;
-            for mut event in batch {
-                if event.device_id != credential.device_id {
-                    results.push(refused(&event, None, "the event was recorded by another device than this token's"));
-                    continue;
-                }
-                if event.device_seq <= acked {
-                    results.push(earlier_answer(tx, &event)?);
-                    continue;
-                }
-                if event.device_seq > acked + 1 {
-                    resend_from = Some(acked + 1);
-                    break;
-                }
-                acked += 1;
-                if let Some(seq) = stored_seq(tx, &event)? {
-                    let reason = format!("event id {} is already in the ledger (server_seq {seq})", event.event_id);
-                    tx.execute(
-                        "INSERT INTO office_refusals (device_id, device_seq, event_id, reason) VALUES (?1, ?2, ?3, ?4)",
-                        params![device, event.device_seq as i64, event.event_id.to_string(), reason],
-                    )?;
-                    results.push(refused(&event, None, &reason));
-                    continue;
-                }
-                head += 1;
-                let state = issues::load_state(tx, event.issue_id)?;
-                let (verdict, village, next) = judge(tx, credential, &event, state.as_ref())?;
-                event.server_seq = Some(head);
-                event.verdict = Some(verdict.clone());
-                events::insert(tx, &event)?;
-                record_sequence(tx, &event, head, village)?;
-                let next = match verdict {
-                    Verdict::Stored => next,
-                    Verdict::Refused { .. } => state.and_then(|state| IssueState::fold_one(Some(state), &event)),
-                };
-                if let Some(next) = next {
-                    issues::save_state(tx, &next)?;
-                }
-                results.push(PushResult {
-                    event_id: event.event_id,
-                    device_seq: event.device_seq,
-                    server_seq: Some(head),
-                    verdict,
-                });
+        let queue = &self.pushes;
+        let lock = || queue.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = lock();
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push((ticket, credential.clone(), request));
+        loop {
+            if let Some(answer) = state.answers.remove(&ticket) {
+                return answer;
             }
-            tx.execute(
-                "UPDATE office_devices SET acked_through = ?2, last_seen_at = ?3 WHERE device_id = ?1",
-                params![device, acked as i64, now],
-            )?;
-            Ok(PushResponse { acked_through: acked, results, resend_from })
-        })
+            if state.committing {
+                state = queue.settled.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            state.committing = true;
+            let take = state.waiting.len().min(MAX_GROUP);
+            let group: Vec<_> = state.waiting.drain(..take).collect();
+            drop(state);
+            let answers = self.commit_group(group);
+            state = lock();
+            state.answers.extend(answers);
+            state.committing = false;
+            queue.settled.notify_all();
+        }
     }
+
+    /// Runs pushes in one transaction, each in a savepoint so that one failing leaves the others standing.
+    fn commit_group(
+        &self,
+        group: Vec<(u64, Credential, PushRequest)>,
+    ) -> Vec<(u64, Result<PushResponse, OfficeError>)> {
+        let now = self.now().to_rfc3339();
+        let tickets: Vec<u64> = group.iter().map(|(ticket, _, _)| *ticket).collect();
+        let outcome = self.store().write(|tx| {
+            let mut answers = Vec::with_capacity(group.len());
+            for (ticket, credential, request) in group {
+                tx.execute_batch("SAVEPOINT push")?;
+                let answer = push_in(tx, &credential, request, &now);
+                let end = if answer.is_ok() { "RELEASE push" } else { "ROLLBACK TO push; RELEASE push" };
+                tx.execute_batch(end)?;
+                answers.push((ticket, answer));
+            }
+            Ok::<_, OfficeError>(answers)
+        });
+        match outcome {
+            Ok(answers) => answers,
+            Err(err) => {
+                let reason = format!("the push could not be committed: {err}");
+                tickets.into_iter().map(|ticket| (ticket, Err(OfficeError::Internal(reason.clone())))).collect()
+            }
+        }
+    }
+}
+
+/// One push inside the group's transaction.
+fn push_in(
+    tx: &Transaction<'_>,
+    credential: &Credential,
+    request: PushRequest,
+    now: &str,
+) -> Result<PushResponse, OfficeError> {
+    let mut batch = request.events;
+    batch.sort_by_key(|event| event.device_seq);
+    let device = credential.device_id.to_string();
+    let mut acked: u64 = tx
+        .query_row("SELECT acked_through FROM office_devices WHERE device_id = ?1", [&device], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map(|seq| seq as u64)?;
+    let mut head = head(tx)?;
+    announce_photos(tx, &request.photos, &batch, now)?;
+    let mut results = Vec::with_capacity(batch.len());
+    let mut resend_from = None;
+    for mut event in batch {
+        if event.device_id != credential.device_id {
+            results.push(refused(&event, None, "the event was recorded by another device than this token's"));
+            continue;
+        }
+        if event.device_seq <= acked {
+            results.push(earlier_answer(tx, &event)?);
+            continue;
+        }
+        if event.device_seq > acked + 1 {
+            resend_from = Some(acked + 1);
+            break;
+        }
+        acked += 1;
+        if let Some(seq) = stored_seq(tx, &event)? {
+            let reason = format!("event id {} is already in the ledger (server_seq {seq})", event.event_id);
+            tx.execute(
+                "INSERT INTO office_refusals (device_id, device_seq, event_id, reason) VALUES (?1, ?2, ?3, ?4)",
+                params![device, event.device_seq as i64, event.event_id.to_string(), reason],
+            )?;
+            results.push(refused(&event, None, &reason));
+            continue;
+        }
+        head += 1;
+        let state = issues::load_state(tx, event.issue_id)?;
+        let (verdict, village, next) = judge(tx, credential, &event, state.as_ref())?;
+        event.server_seq = Some(head);
+        event.verdict = Some(verdict.clone());
+        events::insert(tx, &event)?;
+        record_sequence(tx, &event, head, village)?;
+        let next = match verdict {
+            Verdict::Stored => next,
+            Verdict::Refused { .. } => state.and_then(|state| IssueState::fold_one(Some(state), &event)),
+        };
+        if let Some(next) = next {
+            issues::save_state(tx, &next)?;
+        }
+        results.push(PushResult {
+            event_id: event.event_id,
+            device_seq: event.device_seq,
+            server_seq: Some(head),
+            verdict,
+        });
+    }
+    tx.execute(
+        "UPDATE office_devices SET acked_through = ?2, last_seen_at = ?3 WHERE device_id = ?1",
+        params![device, acked as i64, now],
+    )?;
+    Ok(PushResponse { acked_through: acked, results, resend_from })
 }
 
 /// The newest server_seq.

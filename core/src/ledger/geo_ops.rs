@@ -85,10 +85,6 @@ pub(crate) struct VillageMap {
     fingerprint: String,
 }
 
-/// Changes whenever a boundary is imported or a village is added, renamed or recoded, by this process
-/// or another: boundaries' count and latest import, villages' and codes' counts and highest rowids, and
-/// a hash of the names.
-
 impl VillageMap {
     pub(crate) fn index(&self) -> &BoundaryIndex {
         &self.index

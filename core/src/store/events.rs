@@ -15,18 +15,27 @@ pub const COLUMNS: &str = "event_id, issue_id, device_id, device_seq, author, ki
 
 /// Stores one event and the links to the photos it brings.
 pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
-    let raw = event.body.to_raw();
+    insert_with(tx, event, "INSERT")?;
+    Ok(())
+}
+
+/// Stores an event unless one with its id is already there; returns whether it was stored.
+pub fn insert_new(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<bool> {
+    insert_with(tx, event, "INSERT OR IGNORE")
+}
+
+fn insert_with(tx: &Transaction<'_>, event: &Event, verb: &str) -> rusqlite::Result<bool> {
     let sql =
-        format!("INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-    tx.prepare_cached(&sql)?.execute(params![
+        format!("{verb} INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    let stored = tx.prepare_cached(&sql)?.execute(params![
         event.event_id.to_string(),
         event.issue_id.to_string(),
         event.device_id.to_string(),
         i64::try_from(event.device_seq).unwrap_or(i64::MAX),
         event.author.to_string(),
-        raw.kind,
-        raw.version,
-        to_json(&raw.data)?,
+        event.body.kind(),
+        event.body.version(),
+        event.body.data_json(),
         i64::try_from(event.hlc.raw()).unwrap_or(i64::MAX),
         event.recorded_at.to_rfc3339(),
         to_json(&event.parents)?,
@@ -34,13 +43,19 @@ pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
         event.server_seq.map(|seq| i64::try_from(seq).unwrap_or(i64::MAX)),
         event.verdict.as_ref().map(to_json).transpose()?,
     ])?;
+    if stored == 0 {
+        return Ok(false);
+    }
+    if event.photos.is_empty() {
+        return Ok(true);
+    }
     let role = PhotoRole::of(&event.body);
     let mut link =
         tx.prepare_cached("INSERT OR IGNORE INTO event_photos (event_id, hash, role) VALUES (?1, ?2, ?3)")?;
     for hash in &event.photos {
         link.execute(params![event.event_id.to_string(), hash.as_str(), to_json(&role)?.trim_matches('"')])?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Queues a local event for the office.

@@ -185,6 +185,11 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // 16 MiB of page cache (the default is 2 MiB): a pulled page of a few thousand events then commits
+    // without spilling to the WAL halfway, which costs a third of the apply time on a large pull.
+    conn.pragma_update(None, "cache_size", -16_384)?;
+    // Savepoints and sorts keep their scratch pages in memory rather than in temporary files.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())

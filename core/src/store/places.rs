@@ -216,8 +216,9 @@ pub fn villages_with_codes(conn: &Connection) -> rusqlite::Result<Vec<CodedVilla
     Ok(found)
 }
 
-/// A cheap summary that changes whenever villages, their codes or their boundaries change (in this process
-/// or another): what caches of places compare against.
+/// A cheap summary that changes whenever a boundary is imported or a village is added, renamed or recoded,
+/// in this process or another: boundaries' count and latest import, villages' and codes' counts and
+/// highest rowids, and the total length of the names. Caches of places compare against it.
 pub fn fingerprint(conn: &Connection) -> rusqlite::Result<String> {
     conn.query_row(
         "SELECT (SELECT count(*) || '/' || coalesce(max(imported_at), '') FROM village_boundaries) || '|' ||

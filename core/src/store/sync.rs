@@ -107,25 +107,20 @@ pub fn acknowledge(
 /// Stores a pulled event, or fills in the sequence number and verdict of a copy the device already holds.
 /// Returns true when anything changed (the issue must be folded again).
 pub fn store_pulled(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<bool> {
-    let id = event.event_id.to_string();
-    let known: Option<Option<i64>> = tx
-        .prepare_cached("SELECT server_seq FROM events WHERE event_id = ?1")?
-        .query_row([&id], |row| row.get(0))
-        .optional()?;
-    match known {
-        None => {
-            super::events::insert(tx, event)?;
-            Ok(true)
-        }
-        Some(Some(_)) => Ok(false),
-        Some(None) => {
-            let verdict = event.verdict.as_ref().map(to_json).transpose()?;
-            tx.prepare_cached("UPDATE events SET server_seq = ?2, verdict = ?3 WHERE event_id = ?1")?
-                .execute(params![id, event.server_seq.map(|seq| seq as i64), verdict])?;
-            tx.prepare_cached("DELETE FROM outbox WHERE event_id = ?1")?.execute([&id])?;
-            Ok(true)
-        }
+    if super::events::insert_new(tx, event)? {
+        return Ok(true);
     }
+    // Held already: one of this device's own events whose acknowledgement was lost, or a copy from before a
+    // new epoch. It takes the office's number and verdict; an event already numbered is left alone.
+    let id = event.event_id.to_string();
+    let verdict = event.verdict.as_ref().map(to_json).transpose()?;
+    let updated = tx
+        .prepare_cached("UPDATE events SET server_seq = ?2, verdict = ?3 WHERE event_id = ?1 AND server_seq IS NULL")?
+        .execute(params![id, event.server_seq.map(|seq| seq as i64), verdict])?;
+    if updated > 0 {
+        tx.prepare_cached("DELETE FROM outbox WHERE event_id = ?1")?.execute([&id])?;
+    }
+    Ok(updated > 0)
 }
 
 /// Puts this device's events from `from_seq` on back in the outbox, forgetting their sequence numbers:

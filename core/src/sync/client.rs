@@ -227,8 +227,7 @@ impl<'a> SyncSession<'a> {
                         .store()
                         .read(|conn| Ok::<_, RectifyError>(sync_store::load(conn)?.map(|state| state.cursor)))?
                         .unwrap_or_default();
-                    let limit = self.options.page_size.min(self.limits().max_pull_events).max(1);
-                    return Ok(Some(self.request(Method::Get, format!("/v1/pull?cursor={cursor}&limit={limit}"))));
+                    return Ok(Some(self.pull_request(&cursor)));
                 }
                 Phase::PhotosDown => {
                     if let Some((_, file, _, _)) = self.downloads.front() {
@@ -250,6 +249,11 @@ impl<'a> SyncSession<'a> {
 
     /// Takes the office's answer to the last request.
     pub fn handle(&mut self, response: HttpResponse) -> Result<()> {
+        self.handle_fetched(response, None)
+    }
+
+    /// [`SyncSession::handle`] for an answer whose pull page was already decoded (off this thread).
+    fn handle_fetched(&mut self, response: HttpResponse, page: Option<Result<PullPage>>) -> Result<()> {
         self.progress.bytes_down += response.body.len() as u64;
         self.report.bytes_down += response.body.len() as u64;
         if matches!(response.status, 401 | 403) {
@@ -263,7 +267,7 @@ impl<'a> SyncSession<'a> {
             Phase::Reference => self.on_reference(&response),
             Phase::Push => self.on_push(&response),
             Phase::PhotosUp => self.on_upload(&response),
-            Phase::Pull => self.on_pull(&response),
+            Phase::Pull => self.on_pull(&response, page),
             Phase::PhotosDown => self.on_download(&response),
             Phase::Done => Ok(()),
         }
@@ -453,16 +457,13 @@ impl<'a> SyncSession<'a> {
         Ok(())
     }
 
-    fn on_pull(&mut self, response: &HttpResponse) -> Result<()> {
+    fn on_pull(&mut self, response: &HttpResponse, decoded: Option<Result<PullPage>>) -> Result<()> {
         if response.status == 409 {
             // The cursor belongs to another epoch: the next hello starts the pull again.
             self.phase = Phase::Hello;
             return Ok(());
         }
-        let body = decoded_body(response)?;
-        let page: PullPage = serde_json::from_slice(&body).map_err(|err| RectifyError::Sync {
-            reason: format!("the office sent a page this app cannot read: {err}"),
-        })?;
+        let page = decoded.unwrap_or_else(|| decode_page(response))?;
         let now = self.ledger.now().to_rfc3339();
         let outcome = self.ledger.store().write(|tx| {
             let state = sync_store::load(tx)?.ok_or_else(|| RectifyError::Sync { reason: "not enrolled".into() })?;
@@ -496,6 +497,21 @@ impl<'a> SyncSession<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The request for the page after this answer's, when the office says there is one: the driver fetches
+    /// it while this page is applied.
+    fn pull_after(&self, response: &HttpResponse) -> Option<HttpRequest> {
+        if self.phase != Phase::Pull || response.status != 200 || response.header(PULL_MORE) != Some("yes") {
+            return None;
+        }
+        let cursor = response.header(PULL_CURSOR)?;
+        Some(self.pull_request(cursor))
+    }
+
+    fn pull_request(&self, cursor: &str) -> HttpRequest {
+        let limit = self.options.page_size.min(self.limits().max_pull_events).max(1);
+        self.request(Method::Get, format!("/v1/pull?cursor={cursor}&limit={limit}"))
     }
 
     fn enter_photos_down(&mut self) -> Result<()> {
@@ -563,45 +579,84 @@ pub fn run(
     outcome.map(|()| report)
 }
 
+/// An answer, with its pull page already decoded when it is one.
+struct Fetched {
+    response: Result<HttpResponse, TransportError>,
+    page: Option<Result<PullPage>>,
+}
+
+fn fetch(transport: &dyn Transport, request: &HttpRequest, pull: bool) -> Fetched {
+    let response = transport.send(request);
+    let page = match &response {
+        Ok(answer) if pull && answer.status == 200 => Some(decode_page(answer)),
+        _ => None,
+    };
+    Fetched { response, page }
+}
+
 fn drive(
     session: &mut SyncSession<'_>,
     transport: &dyn Transport,
     retry: RetryPolicy,
     progress: &dyn SyncProgress,
 ) -> Result<()> {
-    let mut failures = 0u32;
-    let mut jitter = session.ledger.now().timestamp_subsec_nanos() as u64;
-    while let Some(request) = session.next_request()? {
-        let failure = match transport.send(&request) {
-            Ok(response) if is_transient(response.status) => {
-                format!("the office answered {} ({})", response.status, error_message(&response))
-            }
-            Ok(response) => {
-                // Only an answer that moves the sync on resets the count: a HEAD that succeeds before every
-                // chunk fails must not keep a hopeless upload going forever.
-                if (200..300).contains(&response.status) && request.method != Method::Head {
-                    failures = 0;
+    // While one pull page is applied, the next is fetched and decoded on another thread: the office, the
+    // network and the device's disk work at the same time.
+    std::thread::scope(|scope| {
+        let mut ahead: Option<(HttpRequest, std::thread::ScopedJoinHandle<'_, Fetched>)> = None;
+        let mut failures = 0u32;
+        let mut jitter = session.ledger.now().timestamp_subsec_nanos() as u64;
+        while let Some(request) = session.next_request()? {
+            let fetched = match ahead.take() {
+                Some((asked, handle)) if asked == request => handle.join().unwrap_or_else(|_| Fetched {
+                    response: Err(TransportError::Broken("the page fetch failed".into())),
+                    page: None,
+                }),
+                _ => fetch(transport, &request, session.phase() == Phase::Pull),
+            };
+            let failure = match fetched.response {
+                Ok(response) if is_transient(response.status) => {
+                    format!("the office answered {} ({})", response.status, error_message(&response))
                 }
-                session.handle(response)?;
-                session.progress.pending = session.ledger.outbox()?.pending_events;
-                progress.progress(&session.progress);
-                continue;
+                Ok(response) => {
+                    // Only an answer that moves the sync on resets the count: a HEAD that succeeds before
+                    // every chunk fails must not keep a hopeless upload going forever.
+                    if (200..300).contains(&response.status) && request.method != Method::Head {
+                        failures = 0;
+                    }
+                    if let Some(next) = session.pull_after(&response) {
+                        let sent = next.clone();
+                        ahead = Some((next, scope.spawn(move || fetch(transport, &sent, true))));
+                    }
+                    session.handle_fetched(response, fetched.page)?;
+                    session.progress.pending = session.ledger.outbox()?.pending_events;
+                    progress.progress(&session.progress);
+                    continue;
+                }
+                Err(err) => err.to_string(),
+            };
+            failures += 1;
+            session.report.retries += 1;
+            session.on_transport_failure();
+            if failures >= retry.max_attempts {
+                return Err(RectifyError::Sync {
+                    reason: format!(
+                        "gave up after {failures} attempts in a row: {failure}; the next sync resumes here"
+                    ),
+                });
             }
-            Err(err) => err.to_string(),
-        };
-        failures += 1;
-        session.report.retries += 1;
-        session.on_transport_failure();
-        if failures >= retry.max_attempts {
-            return Err(RectifyError::Sync {
-                reason: format!("gave up after {failures} attempts in a row: {failure}; the next sync resumes here"),
-            });
+            jitter = jitter.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            std::thread::sleep(retry.delay(failures, jitter >> 33));
         }
-        jitter = jitter.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        std::thread::sleep(retry.delay(failures, jitter >> 33));
-    }
-    progress.progress(&session.progress);
-    Ok(())
+        progress.progress(&session.progress);
+        Ok(())
+    })
+}
+
+fn decode_page(response: &HttpResponse) -> Result<PullPage> {
+    let body = decoded_body(response)?;
+    serde_json::from_slice(&body)
+        .map_err(|err| RectifyError::Sync { reason: format!("the office sent a page this app cannot read: {err}") })
 }
 
 fn is_transient(status: u16) -> bool {

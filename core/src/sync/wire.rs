@@ -29,6 +29,11 @@ pub const UPLOAD_LENGTH: &str = "upload-length";
 /// `sha256 <hex>` of one chunk; a chunk that does not match is refused and nothing of it is kept.
 pub const UPLOAD_CHECKSUM: &str = "upload-checksum";
 
+/// On a pull answer: the cursor of the next page, so a device can ask for it before applying this one.
+pub const PULL_CURSOR: &str = "rectify-cursor";
+/// On a pull answer: `yes` when more pages follow.
+pub const PULL_MORE: &str = "rectify-more";
+
 /// What the office accepts in one request; it tells devices in [`SyncHello`] and refuses more with 413.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {

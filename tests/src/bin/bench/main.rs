@@ -19,6 +19,7 @@ use serde_json::json;
 
 mod geo;
 mod photo;
+mod sync;
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
@@ -33,7 +34,8 @@ fn main() -> Outcome {
         ["ledger"] => ledger(quick),
         ["photo"] => photo::run(quick),
         ["geo"] => geo::run(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo".into()),
+        ["sync"] => sync::run(quick),
+        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync".into()),
     }
 }
 
