@@ -27,4 +27,5 @@ echo "== benchmark harness smoke runs (small sizes; real numbers come from 'benc
 cargo run --release --locked -p rectify-tests --bin bench -- ledger --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- photo --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- geo --quick >/dev/null
+cargo run --release --locked -p rectify-tests --bin bench -- sync --quick >/dev/null
 echo "all checks passed"

@@ -81,23 +81,26 @@ pub(crate) fn pull_page(
     tally_before: ScopeTally,
     now: &str,
 ) -> Result<PageOutcome> {
+    // The tally first: a page that does not add up is not applied at all.
     let mut tally = tally_before;
-    let mut fresh: BTreeMap<IssueId, Vec<&Event>> = BTreeMap::new();
-    let mut new_events = 0;
-    let mut newest_hlc = None;
     for event in &page.events {
         let Some(seq) = event.server_seq else {
             return Err(RectifyError::Sync { reason: "the office sent an event without a sequence number".into() });
         };
         tally.add(event.event_id, seq);
+    }
+    if tally != page.scope {
+        return Ok(PageOutcome::Mismatch { expected: page.scope, found: tally });
+    }
+    let mut fresh: BTreeMap<IssueId, Vec<&Event>> = BTreeMap::new();
+    let mut new_events = 0;
+    let mut newest_hlc = None;
+    for event in &page.events {
         if sync::store_pulled(tx, event)? {
             new_events += 1;
             fresh.entry(event.issue_id).or_default().push(event);
         }
         newest_hlc = newest_hlc.max(Some(event.hlc));
-    }
-    if tally != page.scope {
-        return Ok(PageOutcome::Mismatch { expected: page.scope, found: tally });
     }
     for manifest in &page.photos {
         photo_transfer::insert_remote(tx, manifest, now)?;

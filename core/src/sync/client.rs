@@ -772,3 +772,43 @@ pub fn enroll(ledger: &Ledger, transport: &dyn Transport, server_url: &str, code
     })?;
     Ok(answer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_with_bounded_jitter() {
+        let policy = RetryPolicy {
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_attempts: 10,
+        };
+        let plain = |attempt| policy.delay(attempt, 0);
+        assert_eq!(plain(1), Duration::from_millis(100));
+        assert_eq!(plain(2), Duration::from_millis(200));
+        assert_eq!(plain(4), Duration::from_millis(800));
+        assert_eq!(plain(9), Duration::from_secs(2), "capped");
+        assert_eq!(plain(60), Duration::from_secs(2), "no overflow for long outages");
+        for seed in [1, 77, 123_456_789] {
+            let jittered = policy.delay(3, seed);
+            assert!(jittered >= plain(3) && jittered < plain(3) + plain(3) / 4, "{jittered:?}");
+        }
+    }
+
+    #[test]
+    fn upload_status_comes_from_the_headers() {
+        let answer = HttpResponse {
+            status: 200,
+            headers: vec![
+                (UPLOAD_OFFSET.into(), "4096".into()),
+                (UPLOAD_LENGTH.into(), "9000".into()),
+                ("photo-present".into(), "no".into()),
+            ],
+            body: Vec::new(),
+        };
+        assert_eq!(upload_status(&answer).unwrap(), UploadStatus { offset: 4096, length: 9000, present: false });
+        let bare = HttpResponse { status: 200, headers: Vec::new(), body: Vec::new() };
+        assert!(upload_status(&bare).is_err());
+    }
+}
