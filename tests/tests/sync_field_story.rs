@@ -187,4 +187,9 @@ fn inspector_secretary_and_acceptor_converge_through_the_office() {
     assert!(photos.iter().all(|photo| photo["photo"]["thumbnail"].is_object()), "{detail}");
     let pruned = inspector.run(&["photo", "prune"]);
     assert_eq!(pruned["photos"], 3, "{pruned}");
+    // Full images come on request: the acceptor fetches the six evidence files, checked against their hashes.
+    let full = acceptor.run(&["sync", "--full-photos"]);
+    assert_eq!(full["photos_down"], 6, "{full}");
+    let usage = acceptor.run(&["photo", "usage"]);
+    assert!(usage["usage"]["evidence_bytes"].as_u64().unwrap() > 100_000, "{usage}");
 }

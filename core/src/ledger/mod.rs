@@ -61,10 +61,17 @@ impl Ledger {
     }
 
     fn with_store(store: Store, clock: Arc<dyn Clock>, photos: Option<PhotoStore>) -> Self {
+        // The category table the office sent, when this device is enrolled and has one; the built-in one
+        // otherwise (or if the stored one cannot be read, which sync would have refused to store).
+        let sent = store
+            .read(|conn| crate::store::sync::reference(conn, "catalogue"))
+            .ok()
+            .flatten()
+            .and_then(|(_, body)| Catalogue::from_json(&body.to_string()).ok());
         Self {
             store,
             clock,
-            catalogue: Catalogue::builtin().clone(),
+            catalogue: sent.unwrap_or_else(|| Catalogue::builtin().clone()),
             photos,
             schedule: RoundSchedule::default(),
             ingest: IngestOptions::default(),

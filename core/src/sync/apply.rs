@@ -110,7 +110,7 @@ pub(crate) fn pull_page(
     }
     if let (Some(hlc), Some((_, counters))) = (newest_hlc, profile::load(tx)?) {
         // The device's clock moves past every event it has seen, so its next event sorts after them.
-        profile::save_counters(tx, Counters { last_hlc: counters.last_hlc.max(hlc), ..counters })?;
+        profile::save_counters(tx, Counters { last_hlc: counters.last_hlc.observe(hlc), ..counters })?;
     }
     sync::save_position(tx, &page.cursor, tally)?;
     Ok(PageOutcome::Applied { new_events })

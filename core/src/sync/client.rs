@@ -797,6 +797,20 @@ mod tests {
     }
 
     #[test]
+    fn a_category_table_sent_by_the_office_is_used_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.db");
+        let clock = std::sync::Arc::new(crate::clock::SystemClock);
+        let ledger = Ledger::open(&path, crate::store::OpenMode::CreateIfMissing, clock.clone()).unwrap();
+        let mut table = serde_json::to_value(crate::domain::category::Catalogue::builtin()).unwrap();
+        table["version"] = serde_json::json!(7);
+        ledger.store().write(|tx| sync_store::save_reference(tx, "catalogue", "7", &table)).unwrap();
+        drop(ledger);
+        let reopened = Ledger::open(&path, crate::store::OpenMode::MustExist, clock).unwrap();
+        assert_eq!(reopened.catalogue().version, 7);
+    }
+
+    #[test]
     fn upload_status_comes_from_the_headers() {
         let answer = HttpResponse {
             status: 200,
