@@ -312,6 +312,9 @@ impl Printer {
         for rejected in &report.rejected {
             println!("  REFUSED {} on issue {}: {}", rejected.kind, short(rejected.issue_id), rejected.reason);
         }
+        for problem in &report.photo_problems {
+            println!("  {problem}");
+        }
         if report.epoch_changed {
             println!("  The office's data was replaced (new epoch): pulled again from the start.");
         }

@@ -141,18 +141,34 @@ impl Office {
         let now = self.now();
         let token = random_hex(32)?;
         let user_id = self.store().write(|tx| {
-            let found: Option<(String, String, Option<String>)> = tx
+            let found: Option<(String, String, Option<String>, Option<String>)> = tx
                 .query_row(
-                    "SELECT user_id, expires_at, used_at FROM office_enrollments WHERE code_hash = ?1",
+                    "SELECT user_id, expires_at, used_at, device_id FROM office_enrollments WHERE code_hash = ?1",
                     [hash_secret(&normalise_code(code))],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()?;
-            let Some((user_id, expires_at, used_at)) = found else {
+            let Some((user_id, expires_at, used_at, used_by)) = found else {
                 return Err(OfficeError::Unauthorised("this enrollment code is not known to the office".into()));
             };
-            if used_at.is_some() {
+            // The same device may use its code again (its first answer was lost); nobody else may.
+            if used_at.is_some() && used_by.as_deref() != Some(device.to_string().as_str()) {
                 return Err(OfficeError::Unauthorised("this enrollment code was already used; ask for a new one".into()));
+            }
+            let bound: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT user_id, revoked_at FROM office_devices WHERE device_id = ?1",
+                    [device.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            if let Some((owner, revoked)) = bound
+                && owner != user_id
+                && revoked.is_none()
+            {
+                return Err(OfficeError::Unauthorised(format!(
+                    "device {device} is enrolled for another user; revoke it first (`rectify-office revoke`)"
+                )));
             }
             if DateTime::parse_from_rfc3339(&expires_at).is_ok_and(|at| at < now) {
                 return Err(OfficeError::Unauthorised("this enrollment code has expired; ask for a new one".into()));

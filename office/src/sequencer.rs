@@ -57,7 +57,13 @@ impl Office {
             let take = state.waiting.len().min(MAX_GROUP);
             let group: Vec<_> = state.waiting.drain(..take).collect();
             drop(state);
-            let answers = self.commit_group(group);
+            let tickets: Vec<u64> = group.iter().map(|(ticket, _, _)| *ticket).collect();
+            // A panic while committing must not leave `committing` set: every later push would wait forever.
+            let answers = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_group(group)))
+                .unwrap_or_else(|_| {
+                    let failed = || Err(OfficeError::Internal("the office failed while storing this push".into()));
+                    tickets.into_iter().map(|ticket| (ticket, failed())).collect()
+                });
             state = lock();
             state.answers.extend(answers);
             state.committing = false;
@@ -154,6 +160,7 @@ fn push_in(
             device_seq: event.device_seq,
             server_seq: Some(head),
             verdict,
+            seq_taken: false,
         });
     }
     tx.execute(
@@ -175,6 +182,7 @@ fn refused(event: &Event, server_seq: Option<u64>, reason: &str) -> PushResult {
         device_seq: event.device_seq,
         server_seq,
         verdict: Verdict::Refused { reason: reason.to_string() },
+        seq_taken: false,
     }
 }
 
@@ -194,11 +202,13 @@ fn earlier_answer(tx: &Transaction<'_>, event: &Event) -> Result<PushResult, Off
         .optional()?;
     if let Some((event_id, server_seq, verdict)) = stored {
         if event_id != event.event_id.to_string() {
-            return Ok(refused(
+            let mut answer = refused(
                 event,
                 None,
                 &format!("device_seq {} of this device is already taken by event {event_id}", event.device_seq),
-            ));
+            );
+            answer.seq_taken = true;
+            return Ok(answer);
         }
         let verdict = verdict.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or(Verdict::Stored);
         return Ok(PushResult {
@@ -206,6 +216,7 @@ fn earlier_answer(tx: &Transaction<'_>, event: &Event) -> Result<PushResult, Off
             device_seq: event.device_seq,
             server_seq: server_seq.map(|seq| seq as u64),
             verdict,
+            seq_taken: false,
         });
     }
     let refusal: Option<String> = tx

@@ -77,6 +77,15 @@ fn a_short_page_fails_the_tally_and_the_device_pulls_again() {
 
 #[test]
 fn an_office_restored_from_backup_gets_back_what_it_lost() {
+    restored_office(true);
+}
+
+#[test]
+fn an_office_restored_without_a_new_epoch_is_caught_by_the_cursor() {
+    restored_office(false);
+}
+
+fn restored_office(announced: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut office = OfficeProcess::start(&dir.path().join("office"), 1);
     let code = &village_codes(1)[0];
@@ -100,18 +109,26 @@ fn an_office_restored_from_backup_gets_back_what_it_lost() {
     office.kill9();
     std::fs::remove_dir_all(&office.data).unwrap();
     copy_dir(&backup, &office.data);
-    office.admin(&["new-epoch"], &[]);
+    if announced {
+        office.admin(&["new-epoch"], &[]);
+    }
     office.restart();
     let events_at_office =
         || office.db().query_row("SELECT count(*) FROM events", [], |row| row.get::<_, i64>(0)).unwrap();
     assert_eq!(events_at_office(), 1, "the restored office lost two events");
 
+    if !announced {
+        // Unannounced, the acceptor's cursor is ahead of the restored ledger: refused, and it pulls again.
+        let answer = sync(&acceptor, &office).unwrap();
+        assert!(answer.repaired, "{answer:?}");
+        assert_eq!(held(&acceptor), 3, "it keeps what it held");
+    }
     let answer = sync(&inspector, &office).unwrap();
-    assert!(answer.epoch_changed, "{answer:?}");
+    assert_eq!(answer.epoch_changed, announced, "{answer:?}");
     assert_eq!(answer.pushed, 2, "the inspector sends again what the office lost");
     assert_eq!(events_at_office(), 3);
     let answer = sync(&acceptor, &office).unwrap();
-    assert!(answer.epoch_changed);
+    assert_eq!(answer.epoch_changed, announced, "{answer:?}");
     assert_eq!(held(&acceptor), 3, "nothing doubled on the acceptor's phone");
     let status = |ledger: &Ledger, issue| ledger.issue(issue).unwrap().state.comment_count;
     assert_eq!(status(&acceptor, kept), 1);
@@ -165,4 +182,55 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+#[test]
+fn a_phone_restored_from_an_older_copy_renumbers_its_new_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = OfficeProcess::start(&dir.path().join("office"), 1);
+    let code = &village_codes(1)[0];
+    let path = dir.path().join("inspector.db");
+    let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
+    report(&inspector, code, "first");
+    sync(&inspector, &office).unwrap();
+    drop(inspector);
+    let backup = dir.path().join("inspector-backup.db");
+    std::fs::copy(&path, &backup).unwrap();
+
+    let inspector =
+        Ledger::open(&path, rectify_core::store::OpenMode::MustExist, rectify_tests::office::test_clock()).unwrap();
+    report(&inspector, code, "second, lost with the phone");
+    report(&inspector, code, "third, lost with the phone");
+    sync(&inspector, &office).unwrap();
+    drop(inspector);
+
+    // The phone is restored from the older copy and its user carries on.
+    std::fs::copy(&backup, &path).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("inspector.db{suffix}")));
+    }
+    let inspector =
+        Ledger::open(&path, rectify_core::store::OpenMode::MustExist, rectify_tests::office::test_clock()).unwrap();
+    let fresh = report(&inspector, code, "fourth, after the restore");
+    let answer = sync(&inspector, &office).unwrap();
+    assert!(answer.rejected.is_empty(), "the new report is not refused: {answer:?}");
+    assert_eq!(answer.pending, 0);
+    let office_has = |note: &str| -> i64 {
+        office
+            .db()
+            .query_row("SELECT count(*) FROM events WHERE json_extract(body, '$.note') = ?1", [note], |row| row.get(0))
+            .unwrap()
+    };
+    assert_eq!(office_has("fourth, after the restore"), 1);
+    assert!(inspector.issue(fresh).is_ok());
+    assert_eq!(held(&inspector), 4, "the phone pulled back the two events it had lost, and kept the new one");
+    let seqs: Vec<i64> = office
+        .db()
+        .prepare("SELECT device_seq FROM events ORDER BY device_seq")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4], "the new event took the next free number");
 }

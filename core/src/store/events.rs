@@ -15,18 +15,21 @@ pub const COLUMNS: &str = "event_id, issue_id, device_id, device_seq, author, ki
 
 /// Stores one event and the links to the photos it brings.
 pub fn insert(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<()> {
-    insert_with(tx, event, "INSERT")?;
+    insert_with(tx, event, "")?;
     Ok(())
 }
 
 /// Stores an event unless one with its id is already there; returns whether it was stored.
+/// Only a clash of ids is expected: any other constraint (a device_seq or server_seq held by another
+/// event) is an error, not a silent skip.
 pub fn insert_new(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<bool> {
-    insert_with(tx, event, "INSERT OR IGNORE")
+    insert_with(tx, event, "ON CONFLICT (event_id) DO NOTHING")
 }
 
-fn insert_with(tx: &Transaction<'_>, event: &Event, verb: &str) -> rusqlite::Result<bool> {
-    let sql =
-        format!("{verb} INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+fn insert_with(tx: &Transaction<'_>, event: &Event, on_conflict: &str) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) {on_conflict}"
+    );
     let stored = tx.prepare_cached(&sql)?.execute(params![
         event.event_id.to_string(),
         event.issue_id.to_string(),

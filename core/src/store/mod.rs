@@ -53,8 +53,10 @@ pub enum OpenMode {
 /// A Rectify SQLite database.
 pub struct Store {
     path: Option<PathBuf>,
-    writer: Mutex<Connection>,
+    // Fields drop in order: the reader closes before the writer, so the writer is the last connection and
+    // its close checkpoints the WAL into the database file and removes it.
     reader: Option<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     interrupt: InterruptHandle,
 }
 

@@ -65,13 +65,44 @@ pub fn save_position(tx: &Transaction<'_>, cursor: &str, tally: ScopeTally) -> r
 }
 
 /// Starts the pull again from zero under `epoch`: the office was replaced, or what the device holds does not
-/// match what the office says it sent. Sequence numbers from before are forgotten; events stay.
+/// match what the office says it sent. The office's numbers are forgotten (the pull brings them back);
+/// events and verdicts stay.
 pub fn restart_pull(tx: &Transaction<'_>, epoch: &str) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE sync_state SET epoch = ?1, cursor = '', scope_count = 0, scope_sum = 0 WHERE singleton = 1",
         [epoch],
     )?;
+    tx.execute("UPDATE events SET server_seq = NULL WHERE server_seq IS NOT NULL", [])?;
     Ok(())
+}
+
+/// Forgets what the device learnt from another office (enrolled anew elsewhere): position, reference
+/// version and numbers.
+pub fn forget_office(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute("UPDATE sync_state SET reference_version = '' WHERE singleton = 1", [])?;
+    restart_pull(tx, "")
+}
+
+/// Gives this device's unacknowledged events new numbers from `first` on, in their order: the office already
+/// judged other events under their numbers (the device's database was restored from an older copy).
+/// Returns the next free number.
+pub fn renumber_pending(tx: &Transaction<'_>, first: u64) -> rusqlite::Result<u64> {
+    let pending: Vec<(i64, String)> = tx
+        .prepare("SELECT device_seq, event_id FROM outbox ORDER BY device_seq")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.execute("DELETE FROM outbox", [])?;
+    // Park them out of the way first, so no intermediate number collides with another event's.
+    for (index, (_, event)) in pending.iter().enumerate() {
+        tx.execute("UPDATE events SET device_seq = ?2 WHERE event_id = ?1", params![event, -1 - index as i64])?;
+    }
+    let mut next = first;
+    for (_, event) in &pending {
+        tx.execute("UPDATE events SET device_seq = ?2 WHERE event_id = ?1", params![event, next as i64])?;
+        tx.execute("INSERT INTO outbox (device_seq, event_id) VALUES (?1, ?2)", params![next as i64, event])?;
+        next += 1;
+    }
+    Ok(next)
 }
 
 pub fn set_reference_version(tx: &Transaction<'_>, version: &str) -> rusqlite::Result<()> {
@@ -104,23 +135,38 @@ pub fn acknowledge(
     Ok(issue.and_then(|issue| issue.parse().ok()))
 }
 
+/// What storing a pulled event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pulled {
+    /// New to the device.
+    Stored,
+    /// Held already without the office's number (this device's own event): it now has it.
+    Numbered,
+    /// Held already under the same number.
+    Known,
+    /// Held under another number: the office renumbered its ledger without announcing a new epoch.
+    Renumbered,
+}
+
 /// Stores a pulled event, or fills in the sequence number and verdict of a copy the device already holds.
-/// Returns true when anything changed (the issue must be folded again).
-pub fn store_pulled(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<bool> {
+pub fn store_pulled(tx: &Transaction<'_>, event: &Event) -> rusqlite::Result<Pulled> {
     if super::events::insert_new(tx, event)? {
-        return Ok(true);
+        return Ok(Pulled::Stored);
     }
-    // Held already: one of this device's own events whose acknowledgement was lost, or a copy from before a
-    // new epoch. It takes the office's number and verdict; an event already numbered is left alone.
     let id = event.event_id.to_string();
-    let verdict = event.verdict.as_ref().map(to_json).transpose()?;
-    let updated = tx
-        .prepare_cached("UPDATE events SET server_seq = ?2, verdict = ?3 WHERE event_id = ?1 AND server_seq IS NULL")?
-        .execute(params![id, event.server_seq.map(|seq| seq as i64), verdict])?;
-    if updated > 0 {
-        tx.prepare_cached("DELETE FROM outbox WHERE event_id = ?1")?.execute([&id])?;
+    let held: Option<i64> =
+        tx.prepare_cached("SELECT server_seq FROM events WHERE event_id = ?1")?.query_row([&id], |row| row.get(0))?;
+    match held {
+        Some(seq) if Some(seq as u64) == event.server_seq => Ok(Pulled::Known),
+        Some(_) => Ok(Pulled::Renumbered),
+        None => {
+            let verdict = event.verdict.as_ref().map(to_json).transpose()?;
+            tx.prepare_cached("UPDATE events SET server_seq = ?2, verdict = ?3 WHERE event_id = ?1")?
+                .execute(params![id, event.server_seq.map(|seq| seq as i64), verdict])?;
+            tx.prepare_cached("DELETE FROM outbox WHERE event_id = ?1")?.execute([&id])?;
+            Ok(Pulled::Numbered)
+        }
     }
-    Ok(updated > 0)
 }
 
 /// Puts this device's events from `from_seq` on back in the outbox, forgetting their sequence numbers:
@@ -133,20 +179,14 @@ pub fn requeue_from(tx: &Transaction<'_>, device: DeviceId, from_seq: u64) -> ru
         params![device, from_seq as i64],
     )?;
     let mut statement = tx.prepare(
-        "UPDATE events SET server_seq = NULL, verdict = NULL
-         WHERE device_id = ?1 AND device_seq >= ?2 AND server_seq IS NOT NULL RETURNING issue_id",
+        "UPDATE events SET server_seq = NULL, verdict = NULL WHERE device_id = ?1 AND device_seq >= ?2
+         RETURNING issue_id",
     )?;
     let issues = statement
         .query_map(params![device, from_seq as i64], |row| row.get::<_, String>(0))?
         .filter_map(|issue| issue.ok().and_then(|issue| issue.parse().ok()))
         .collect();
     Ok(issues)
-}
-
-/// Forgets every office sequence number (a new epoch), keeping the events and the verdicts.
-pub fn forget_sequence(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute("UPDATE events SET server_seq = NULL WHERE server_seq IS NOT NULL", [])?;
-    Ok(())
 }
 
 /// The highest of this device's device_seq the office has acknowledged, as far as the device knows.

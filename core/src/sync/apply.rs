@@ -8,9 +8,22 @@ use crate::domain::event::{Event, EventBody, Verdict};
 use crate::domain::issue::IssueState;
 use crate::ids::{IssueId, VillageId};
 use crate::store::profile::{self, Counters};
+use crate::store::sync::Pulled;
 use crate::store::{boundaries, events, issues, photo_transfer, places, sync};
 use crate::sync::wire::{PullPage, PushResponse, ReferenceData, RejectedEvent, ScopeTally};
 use crate::{RectifyError, Result};
+
+/// Starts the pull from zero under `epoch`, forgetting the office's numbers, and folds every issue again
+/// (without numbers, events fall back to their clock order until the pull brings the numbers back).
+pub(crate) fn restart_from_zero(tx: &rusqlite::Transaction<'_>, epoch: &str) -> Result<()> {
+    sync::restart_pull(tx, epoch)?;
+    let all: Vec<IssueId> = tx
+        .prepare("SELECT DISTINCT issue_id FROM events")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
+        .collect();
+    refold(tx, all)
+}
 
 /// Folds the issues again from every event held.
 pub(crate) fn refold(tx: &rusqlite::Transaction<'_>, touched: impl IntoIterator<Item = IssueId>) -> Result<()> {
@@ -42,8 +55,13 @@ pub(crate) fn push_response(
 ) -> Result<PushApplied> {
     let mut applied = PushApplied::default();
     let mut touched = Vec::new();
+    let mut taken = false;
     for result in &response.results {
         let Some(event) = sent.iter().find(|event| event.event_id == result.event_id) else { continue };
+        if result.seq_taken {
+            taken = true;
+            continue;
+        }
         if let Some(issue) = sync::acknowledge(tx, result.event_id, result.server_seq, &result.verdict)? {
             touched.push(issue);
         }
@@ -59,6 +77,13 @@ pub(crate) fn push_response(
     }
     if let Some(from) = response.resend_from {
         touched.extend(sync::requeue_from(tx, device, from)?);
+        applied.requeued = true;
+    }
+    if taken && let Some((_, counters)) = profile::load(tx)? {
+        // Numbers after everything the office has judged for this device, and after our own.
+        let first = counters.next_device_seq.max(response.acked_through + 1);
+        let next = sync::renumber_pending(tx, first)?;
+        profile::save_counters(tx, Counters { next_device_seq: next, ..counters })?;
         applied.requeued = true;
     }
     refold(tx, touched)?;
@@ -92,13 +117,22 @@ pub(crate) fn pull_page(
     if tally != page.scope {
         return Ok(PageOutcome::Mismatch { expected: page.scope, found: tally });
     }
+    // A savepoint, so that a page found not to match the device's copy leaves nothing behind.
+    tx.execute_batch("SAVEPOINT page")?;
     let mut fresh: BTreeMap<IssueId, Vec<&Event>> = BTreeMap::new();
     let mut new_events = 0;
     let mut newest_hlc = None;
     for event in &page.events {
-        if sync::store_pulled(tx, event)? {
-            new_events += 1;
-            fresh.entry(event.issue_id).or_default().push(event);
+        match sync::store_pulled(tx, event)? {
+            Pulled::Stored | Pulled::Numbered => {
+                new_events += 1;
+                fresh.entry(event.issue_id).or_default().push(event);
+            }
+            Pulled::Known => {}
+            Pulled::Renumbered => {
+                tx.execute_batch("ROLLBACK TO page; RELEASE page")?;
+                return Ok(PageOutcome::Mismatch { expected: page.scope, found: tally_before });
+            }
         }
         newest_hlc = newest_hlc.max(Some(event.hlc));
     }
@@ -113,6 +147,7 @@ pub(crate) fn pull_page(
         profile::save_counters(tx, Counters { last_hlc: counters.last_hlc.observe(hlc), ..counters })?;
     }
     sync::save_position(tx, &page.cursor, tally)?;
+    tx.execute_batch("RELEASE page")?;
     Ok(PageOutcome::Applied { new_events })
 }
 

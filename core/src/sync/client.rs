@@ -131,6 +131,8 @@ pub struct SyncReport {
     pub epoch_changed: bool,
     /// The device found it did not hold what the office said it had sent, and pulled again from zero.
     pub repaired: bool,
+    /// Photos that could not be sent or fetched this time, and why; the next sync tries again.
+    pub photo_problems: Vec<String>,
 }
 
 /// An upload under way: the file, and the office's offset when known.
@@ -155,6 +157,8 @@ pub struct SyncSession<'a> {
     /// Photos the office could not take yet (no manifest there): skipped until the next sync.
     skipped_uploads: Vec<PhotoHash>,
     repairs: u32,
+    /// At most this many events per push (lowered when the office finds a batch too large).
+    push_cap: usize,
     progress: Progress,
     report: SyncReport,
 }
@@ -178,6 +182,7 @@ impl<'a> SyncSession<'a> {
             downloads: VecDeque::new(),
             skipped_uploads: Vec::new(),
             repairs: 0,
+            push_cap: usize::MAX,
             progress: Progress::default(),
             report: SyncReport::default(),
         })
@@ -284,26 +289,18 @@ impl<'a> SyncSession<'a> {
         let epoch_changed = ledger.store().write(|tx| {
             let state = sync_store::load(tx)?.ok_or_else(|| RectifyError::Sync { reason: "not enrolled".into() })?;
             let (profile, counters) = profile::load(tx)?.ok_or_else(crate::ledger::not_initialised)?;
-            let mut touched = Vec::new();
             let changed = state.epoch != hello.epoch;
-            if changed {
-                sync_store::forget_sequence(tx)?;
-                sync_store::restart_pull(tx, &hello.epoch)?;
-            }
             // The office holds less of this device than the device thinks it acknowledged (it was restored,
             // or lost its last writes): send those events again.
+            let mut touched = Vec::new();
             if sync_store::acked_through(tx, counters.next_device_seq)? > hello.acked_through {
                 touched.extend(sync_store::requeue_from(tx, profile.device_id, hello.acked_through + 1)?);
             }
             if changed {
-                let all = tx
-                    .prepare("SELECT DISTINCT issue_id FROM events")?
-                    .query_map([], |row| row.get::<_, String>(0))?
-                    .filter_map(|id| id.ok().and_then(|id| id.parse::<crate::ids::IssueId>().ok()))
-                    .collect::<Vec<_>>();
-                touched.extend(all);
+                apply::restart_from_zero(tx, &hello.epoch)?;
+            } else {
+                apply::refold(tx, touched)?;
             }
-            apply::refold(tx, touched)?;
             Ok::<_, RectifyError>(changed && !state.epoch.is_empty())
         })?;
         self.report.epoch_changed |= epoch_changed;
@@ -338,19 +335,9 @@ impl<'a> SyncSession<'a> {
 
     fn push_request(&mut self) -> Result<Option<HttpRequest>> {
         let limits = self.limits();
-        let max_events = self.options.push_events;
+        let max_events = self.options.push_events.min(self.push_cap);
         let (batch, manifests) = self.ledger.store().read(|conn| {
-            let pending = events::pending(conn, limits.max_push_events.min(max_events).max(1))?;
-            let mut batch = Vec::new();
-            let mut size = 0;
-            for event in pending {
-                let bytes = serde_json::to_vec(&event).map(|bytes| bytes.len()).unwrap_or(0);
-                if !batch.is_empty() && size + bytes > limits.max_push_bytes / 2 {
-                    break;
-                }
-                size += bytes;
-                batch.push(event);
-            }
+            let batch = events::pending(conn, limits.max_push_events.min(max_events).max(1))?;
             let mut manifests = Vec::new();
             for hash in batch.iter().flat_map(|event| event.photos.iter()) {
                 if !manifests.iter().any(|known: &PhotoManifest| &known.hash == hash)
@@ -361,6 +348,8 @@ impl<'a> SyncSession<'a> {
             }
             Ok::<_, RectifyError>((batch, manifests))
         })?;
+        // Manifests count towards the office's byte limit too: drop events from the end until it fits.
+        let (batch, manifests) = fit_push(batch, manifests, limits.max_push_bytes);
         if batch.is_empty() {
             return Ok(None);
         }
@@ -379,6 +368,12 @@ impl<'a> SyncSession<'a> {
     }
 
     fn on_push(&mut self, response: &HttpResponse) -> Result<()> {
+        if response.status == 413 && self.in_flight.len() > 1 {
+            // Too large for the office after all: halve the batches for the rest of this sync.
+            self.push_cap = (self.in_flight.len() / 2).max(1);
+            self.in_flight.clear();
+            return Ok(());
+        }
         let answer: PushResponse = decode(response)?;
         let device = self.ledger.profile()?.device_id;
         let sent = std::mem::take(&mut self.in_flight);
@@ -407,12 +402,22 @@ impl<'a> SyncSession<'a> {
 
     fn upload_request(&mut self) -> Result<Option<HttpRequest>> {
         let chunk_limit = self.options.chunk_bytes.min(self.limits().max_chunk_bytes).max(1);
-        let Some(upload) = self.uploads.front() else { return Ok(None) };
-        let path = format!("/v1/photos/{}", upload.owed.hash);
-        let Some(offset) = upload.offset else { return Ok(Some(self.request(Method::Head, path))) };
         let files = self.ledger.photo_store().ok_or_else(|| RectifyError::Sync { reason: "no photo store".into() })?;
-        let chunk = read_chunk(&files.path_of(&upload.owed.path), offset, chunk_limit)?;
-        let length = upload.owed.bytes;
+        let (path, offset, length, chunk) = loop {
+            let Some(upload) = self.uploads.front() else { return Ok(None) };
+            let path = format!("/v1/photos/{}", upload.owed.hash);
+            let Some(offset) = upload.offset else { return Ok(Some(self.request(Method::Head, path))) };
+            let length = upload.owed.bytes;
+            match read_chunk(&files.path_of(&upload.owed.path), offset, chunk_limit) {
+                Ok(chunk) if chunk.is_empty() && offset < length => {
+                    let reason =
+                        format!("its file on this device is shorter than recorded ({offset} of {length} bytes)");
+                    self.skip_upload(&reason);
+                }
+                Ok(chunk) => break (path, offset, length, chunk),
+                Err(err) => self.skip_upload(&err.to_string()),
+            }
+        };
         self.progress.bytes_up += chunk.len() as u64;
         self.report.bytes_up += chunk.len() as u64;
         Ok(Some(
@@ -438,6 +443,11 @@ impl<'a> SyncSession<'a> {
             upload.offset = None;
             return Ok(());
         }
+        if (400..500).contains(&response.status) {
+            // Something wrong with this one photo (its length, its content): the others, and the pull, go on.
+            self.skip_upload(&error_message(response));
+            return Ok(());
+        }
         let status = upload_status(response)?;
         if status.present {
             let done = self.uploads.pop_front().map(|upload| upload.owed);
@@ -457,10 +467,27 @@ impl<'a> SyncSession<'a> {
         Ok(())
     }
 
+    /// Leaves the current upload for a later sync, saying why in the report.
+    fn skip_upload(&mut self, reason: &str) {
+        if let Some(upload) = self.uploads.pop_front() {
+            self.report.photo_problems.push(format!("photo {} was not sent: {reason}", upload.owed.photo));
+            self.skipped_uploads.push(upload.owed.photo);
+        }
+    }
+
     fn on_pull(&mut self, response: &HttpResponse, decoded: Option<Result<PullPage>>) -> Result<()> {
         if response.status == 409 {
-            // The cursor belongs to another epoch: the next hello starts the pull again.
-            self.phase = Phase::Hello;
+            // The office does not know the cursor (another epoch, or ahead of its ledger: restored without a
+            // new epoch). Pull again from zero, once per sync.
+            self.repairs += 1;
+            if self.repairs > 1 {
+                return Err(RectifyError::Sync {
+                    reason: format!("the office refused the pull position twice: {}", error_message(response)),
+                });
+            }
+            self.report.repaired = true;
+            let epoch = self.hello.as_ref().map(|hello| hello.epoch.clone()).unwrap_or_default();
+            self.ledger.store().write(|tx| apply::restart_from_zero(tx, &epoch))?;
             return Ok(());
         }
         let page = decoded.unwrap_or_else(|| decode_page(response))?;
@@ -493,7 +520,7 @@ impl<'a> SyncSession<'a> {
                 }
                 self.report.repaired = true;
                 let epoch = page.epoch.clone();
-                self.ledger.store().write(|tx| Ok::<_, RectifyError>(sync_store::restart_pull(tx, &epoch)?))?;
+                self.ledger.store().write(|tx| apply::restart_from_zero(tx, &epoch))?;
             }
         }
         Ok(())
@@ -530,12 +557,14 @@ impl<'a> SyncSession<'a> {
             return Ok(());
         }
         if response.status != 200 {
-            return Err(unexpected(response));
+            self.report
+                .photo_problems
+                .push(format!("photo file {file} could not be fetched: {}", error_message(response)));
+            return Ok(());
         }
         if PhotoHash::of_bytes(&response.body) != file {
-            return Err(RectifyError::Sync {
-                reason: format!("photo file {file} arrived with different content; it was not kept"),
-            });
+            self.report.photo_problems.push(format!("photo file {file} arrived with other content; it was not kept"));
+            return Ok(());
         }
         let files = self.ledger.photo_store().ok_or_else(|| RectifyError::Sync { reason: "no photo store".into() })?;
         let stored = files.put_bytes(&response.body)?;
@@ -577,6 +606,32 @@ pub fn run(
     let outcome = drive(&mut session, transport, options.retry, progress);
     let report = session.finish(outcome.as_ref().err())?;
     outcome.map(|()| report)
+}
+
+/// Drops events (and the manifests only they name) from the end of a batch until its JSON fits in nine
+/// tenths of `max_bytes`; one event always stays, so an oversized one gets the office's own refusal.
+fn fit_push(
+    mut batch: Vec<Event>,
+    mut manifests: Vec<PhotoManifest>,
+    max_bytes: usize,
+) -> (Vec<Event>, Vec<PhotoManifest>) {
+    fn json_len<T: Serialize>(value: &T) -> usize {
+        serde_json::to_vec(value).map(|bytes| bytes.len()).unwrap_or(0)
+    }
+    let budget = max_bytes / 10 * 9;
+    let mut total: usize = batch.iter().map(json_len).sum::<usize>() + manifests.iter().map(json_len).sum::<usize>();
+    while total > budget && batch.len() > 1 {
+        let Some(dropped) = batch.pop() else { break };
+        total = total.saturating_sub(json_len(&dropped));
+        manifests.retain(|manifest| {
+            let still_named = batch.iter().any(|event| event.photos.contains(&manifest.hash));
+            if !still_named {
+                total = total.saturating_sub(json_len(manifest));
+            }
+            still_named
+        });
+    }
+    (batch, manifests)
 }
 
 /// An answer, with its pull page already decoded when it is one.
@@ -767,6 +822,12 @@ pub fn enroll(ledger: &Ledger, transport: &dyn Transport, server_url: &str, code
             villages: Vec::new(),
         };
         profile::save(tx, &profile, now)?;
+        if let Some(before) = sync_store::load(tx)?
+            && (before.server_url != server_url || before.epoch != answer.epoch)
+        {
+            // Another office (or a replaced one): nothing learnt from the old one holds.
+            sync_store::forget_office(tx)?;
+        }
         sync_store::save_enrollment(tx, server_url, &answer.token, &answer.epoch, &now.to_rfc3339())?;
         Ok::<_, RectifyError>(())
     })?;

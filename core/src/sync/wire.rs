@@ -115,6 +115,10 @@ pub struct PushResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_seq: Option<u64>,
     pub verdict: Verdict,
+    /// The office judged another event under this device_seq: the device's database went back in time
+    /// (restored from an older copy). The event itself was not judged; the device numbers it afresh.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seq_taken: bool,
 }
 
 /// One page of the office's ledger, in server_seq order, limited to the device's scope.
