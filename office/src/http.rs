@@ -389,9 +389,9 @@ async fn upload_chunk(
 }
 
 async fn download(State(office): State<Arc<Office>>, headers: HeaderMap, Path(hash): Path<String>) -> Answer {
-    authenticated(&office, &headers).await?;
+    let credential = authenticated(&office, &headers).await?;
     let hash = photo_hash(&hash)?;
-    let bytes = blocking(move || office.photo_bytes(&hash)).await?;
+    let bytes = blocking(move || office.photo_bytes(&credential, &hash)).await?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=31536000, immutable")], bytes)
         .into_response())
 }

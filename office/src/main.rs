@@ -90,6 +90,12 @@ enum VillagesVerb {
         /// Where the data comes from, recorded with it.
         #[arg(long, default_value = "office-import")]
         source: String,
+        /// CSV: the matching streets CSV, to place villages in their towns.
+        #[arg(long)]
+        streets: Option<PathBuf>,
+        /// GeoJSON: accept rings wound against the right-hand rule, and turn them.
+        #[arg(long)]
+        any_winding: bool,
     },
 }
 
@@ -134,25 +140,24 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Villages { verb: VillagesVerb::Import { data, file, code_prop, name_prop, source } } => {
+        Verb::Villages {
+            verb: VillagesVerb::Import { data, file, code_prop, name_prop, source, streets, any_winding },
+        } => {
             let office = Office::open(&data)?;
             if looks_like_json(&file) {
-                let options = BoundaryImport {
-                    code_property: code_prop,
-                    name_property: Some(name_prop),
-                    any_winding: false,
-                    source,
-                };
+                let options =
+                    BoundaryImport { code_property: code_prop, name_property: Some(name_prop), any_winding, source };
                 let report = office.ledger().import_boundaries(&file, &options)?;
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
                 let mut last = 0;
-                let report = office.ledger().import_divisions(&file, None, &source, &mut |done, total| {
-                    if done == total || done >= last + 1000 {
-                        last = done;
-                        eprintln!("imported {done} of {total} rows");
-                    }
-                })?;
+                let report =
+                    office.ledger().import_divisions(&file, streets.as_deref(), &source, &mut |done, total| {
+                        if done == total || done >= last + 1000 {
+                            last = done;
+                            eprintln!("imported {done} of {total} rows");
+                        }
+                    })?;
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             }
             Ok(())

@@ -12,7 +12,7 @@ use rectify_core::domain::photo::PhotoHash;
 use rectify_core::sync::wire::UploadStatus;
 use rusqlite::{OptionalExtension, params};
 
-use crate::{Office, OfficeError};
+use crate::{Credential, Office, OfficeError};
 
 impl Office {
     fn part_path(&self, hash: &PhotoHash) -> PathBuf {
@@ -132,16 +132,34 @@ impl Office {
         Ok(UploadStatus { offset: length, length, present: true })
     }
 
-    /// The bytes of a present photo file.
-    pub fn photo_bytes(&self, hash: &PhotoHash) -> Result<Vec<u8>, OfficeError> {
-        let path: Option<Option<String>> = self.store().read(|conn| {
-            conn.prepare_cached("SELECT path FROM office_photos WHERE hash = ?1 AND present = 1")?
-                .query_row([hash.as_str()], |row| row.get(0))
+    /// The bytes of a present photo file, for a device whose scope holds an event that brings the photo.
+    pub fn photo_bytes(&self, credential: &Credential, hash: &PhotoHash) -> Result<Vec<u8>, OfficeError> {
+        let not_here = || OfficeError::NotFound(format!("photo {hash} is not at the office (yet)"));
+        let path: Option<(Option<String>, String)> = self.store().read(|conn| {
+            conn.prepare_cached("SELECT path, photo FROM office_photos WHERE hash = ?1 AND present = 1")?
+                .query_row([hash.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
                 .optional()
         })?;
-        let Some(Some(relative)) = path else {
-            return Err(OfficeError::NotFound(format!("photo {hash} is not at the office (yet)")));
-        };
+        let Some((Some(relative), photo)) = path else { return Err(not_here()) };
+        if let Some(villages) = credential.scope() {
+            let visible: bool = self.store().read(|conn| {
+                let marks = vec!["?"; villages.len().max(1)].join(", ");
+                let sql = format!(
+                    "SELECT EXISTS (SELECT 1 FROM event_photos ep JOIN office_sequence s ON s.event_id = ep.event_id
+                                    WHERE ep.hash = ? AND s.village_id IN ({marks}))"
+                );
+                let mut values = vec![photo.clone()];
+                values.extend(villages.iter().map(ToString::to_string));
+                if villages.is_empty() {
+                    values.push(String::new());
+                }
+                conn.prepare(&sql)?.query_row(rusqlite::params_from_iter(values), |row| row.get(0))
+            })?;
+            if !visible {
+                // Said the same way as an absent photo: a hash outside the scope reveals nothing.
+                return Err(not_here());
+            }
+        }
         let full = self.photos.path_of(&relative);
         fs::read(&full).map_err(io(&full))
     }

@@ -66,10 +66,13 @@ CREATE TABLE office_sequence (
     global_sum     INTEGER NOT NULL
 );
 CREATE INDEX office_sequence_village ON office_sequence(village_id, server_seq);
--- Photo files announced by pushes (evidence with its manifest, and thumbnails), and how far each upload is.
+CREATE INDEX office_sequence_event ON office_sequence(event_id);
+-- Photo files announced by pushes (evidence with its manifest, and thumbnails, each with the evidence hash
+-- it belongs to), and how far each upload is.
 CREATE TABLE office_photos (
     hash        TEXT PRIMARY KEY,
     kind        TEXT NOT NULL CHECK (kind IN ('evidence', 'thumbnail')),
+    photo       TEXT NOT NULL,
     length      INTEGER NOT NULL,
     manifest    TEXT,
     received    INTEGER NOT NULL DEFAULT 0,

@@ -302,16 +302,25 @@ fn announce_photos(
     now: &str,
 ) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO office_photos (hash, kind, length, manifest, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO office_photos (hash, kind, photo, length, manifest, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for manifest in manifests {
         if !batch.iter().any(|event| event.photos.contains(&manifest.hash)) {
             continue;
         }
         let text = serde_json::to_string(manifest).unwrap_or_default();
-        insert.execute(params![manifest.hash.as_str(), "evidence", manifest.bytes as i64, text, now])?;
+        let photo = manifest.hash.as_str();
+        insert.execute(params![photo, "evidence", photo, manifest.bytes as i64, text, now])?;
         if let Some(thumb) = &manifest.thumbnail {
-            insert.execute(params![thumb.hash.as_str(), "thumbnail", thumb.bytes as i64, None::<String>, now])?;
+            insert.execute(params![
+                thumb.hash.as_str(),
+                "thumbnail",
+                photo,
+                thumb.bytes as i64,
+                None::<String>,
+                now
+            ])?;
         }
     }
     Ok(())

@@ -89,8 +89,30 @@ fn the_office_refuses_what_a_role_or_village_does_not_allow_and_devices_carry_on
     assert_eq!(inspector.profile().unwrap().role, Role::Inspector, "the office's role is restored");
     assert_eq!(inspector.outbox().unwrap().pending_events, 0);
 
+    // Photos follow the same scope: the secretary cannot fetch a photo of the other village's issue.
+    let (lat, lon) = point_in(&inspector, theirs);
+    let scene = rectify_tests::office::field_photo(dir.path(), "theirs.jpg", 21, lat, lon, (320, 240));
+    let elsewhere = inspector
+        .report(&NewReport {
+            category: "village.scattered_garbage".into(),
+            village_code: Some(theirs.to_string()),
+            lat,
+            lon,
+            photos: vec![scene],
+            ..NewReport::default()
+        })
+        .unwrap();
+    assert_eq!(sync(&inspector, &office).unwrap().photos_up, 1);
+    let hash = &elsewhere.before_photos[0];
+    let fetch = |ledger: &Ledger| {
+        let request = raw_request(&token_of(ledger), Method::Get, &format!("/v1/photos/{hash}"), Vec::new());
+        office.transport().send(&request).unwrap().status
+    };
+    assert_eq!(fetch(&secretary), 404, "outside the secretary's villages");
+
     // The office's states and the phones' agree after all of it.
     let acceptor = enrolled_device(&office, dir.path(), "acceptor", "acceptor", &[]);
+    assert_eq!(fetch(&acceptor), 200, "the district's acceptor sees it");
     for ledger in [&inspector, &secretary, &acceptor] {
         sync(ledger, &office).unwrap();
         assert_eq!(ledger.issue(in_mine).unwrap().state.status, Status::StrikeOffRequested);

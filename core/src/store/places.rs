@@ -217,11 +217,14 @@ pub fn villages_with_codes(conn: &Connection) -> rusqlite::Result<Vec<CodedVilla
 }
 
 /// A cheap summary that changes whenever a boundary is imported or a village is added, renamed or recoded,
-/// in this process or another: boundaries' count and latest import, villages' and codes' counts and
-/// highest rowids, and the total length of the names. Caches of places compare against it.
+/// in this process or another: boundaries' count and latest import, towns', zones', villages' and codes'
+/// counts (and highest rowids), and the total length of the names. A rename to a name of the same length
+/// goes unseen. Caches of places compare against it.
 pub fn fingerprint(conn: &Connection) -> rusqlite::Result<String> {
     conn.query_row(
         "SELECT (SELECT count(*) || '/' || coalesce(max(imported_at), '') FROM village_boundaries) || '|' ||
+                (SELECT count(*) || '/' || coalesce(sum(length(name)), 0) FROM towns) || '|' ||
+                (SELECT count(*) || '/' || coalesce(sum(length(name)), 0) FROM zones) || '|' ||
                 (SELECT count(*) || '/' || coalesce(max(rowid), 0) || '/' || coalesce(sum(length(name)), 0) FROM villages) || '|' ||
                 (SELECT count(*) || '/' || coalesce(max(rowid), 0) FROM village_codes)",
         [],

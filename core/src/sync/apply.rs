@@ -100,25 +100,45 @@ pub(crate) enum PageOutcome {
     Mismatch { expected: ScopeTally, found: ScopeTally },
 }
 
+/// Why a page could not be applied.
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// The device holds one of the page's events under another number.
+    Renumbered,
+    Failed(RectifyError),
+}
+
+impl From<RectifyError> for PageError {
+    fn from(err: RectifyError) -> Self {
+        Self::Failed(err)
+    }
+}
+
+impl From<rusqlite::Error> for PageError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Failed(err.into())
+    }
+}
+
 pub(crate) fn pull_page(
     tx: &rusqlite::Transaction<'_>,
     page: &PullPage,
     tally_before: ScopeTally,
     now: &str,
-) -> Result<PageOutcome> {
+) -> std::result::Result<PageOutcome, PageError> {
     // The tally first: a page that does not add up is not applied at all.
     let mut tally = tally_before;
     for event in &page.events {
         let Some(seq) = event.server_seq else {
-            return Err(RectifyError::Sync { reason: "the office sent an event without a sequence number".into() });
+            return Err(
+                RectifyError::Sync { reason: "the office sent an event without a sequence number".into() }.into()
+            );
         };
         tally.add(event.event_id, seq);
     }
     if tally != page.scope {
         return Ok(PageOutcome::Mismatch { expected: page.scope, found: tally });
     }
-    // A savepoint, so that a page found not to match the device's copy leaves nothing behind.
-    tx.execute_batch("SAVEPOINT page")?;
     let mut fresh: BTreeMap<IssueId, Vec<&Event>> = BTreeMap::new();
     let mut new_events = 0;
     let mut newest_hlc = None;
@@ -129,10 +149,8 @@ pub(crate) fn pull_page(
                 fresh.entry(event.issue_id).or_default().push(event);
             }
             Pulled::Known => {}
-            Pulled::Renumbered => {
-                tx.execute_batch("ROLLBACK TO page; RELEASE page")?;
-                return Ok(PageOutcome::Mismatch { expected: page.scope, found: tally_before });
-            }
+            // Nothing of the page may stay: failing rolls the transaction back.
+            Pulled::Renumbered => return Err(PageError::Renumbered),
         }
         newest_hlc = newest_hlc.max(Some(event.hlc));
     }
@@ -147,7 +165,6 @@ pub(crate) fn pull_page(
         profile::save_counters(tx, Counters { last_hlc: counters.last_hlc.observe(hlc), ..counters })?;
     }
     sync::save_position(tx, &page.cursor, tally)?;
-    tx.execute_batch("RELEASE page")?;
     Ok(PageOutcome::Applied { new_events })
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::apply::{self, PageOutcome};
+use super::apply::{self, PageError, PageOutcome};
 use super::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 use super::wire::*;
 use crate::domain::event::Event;
@@ -498,7 +498,14 @@ impl<'a> SyncSession<'a> {
                 return Ok(None);
             }
             apply::pull_page(tx, &page, state.tally, &now).map(Some)
-        })?;
+        });
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(PageError::Renumbered) => {
+                Some(PageOutcome::Mismatch { expected: page.scope, found: ScopeTally::default() })
+            }
+            Err(PageError::Failed(err)) => return Err(err),
+        };
         match outcome {
             None => self.phase = Phase::Hello,
             Some(PageOutcome::Applied { new_events }) => {
