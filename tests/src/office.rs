@@ -251,3 +251,31 @@ pub fn raw_request(
 pub fn seed_note(seed: u64) {
     println!("seed {seed}");
 }
+
+/// Records `issues` reports in a village (a metre or so apart), each followed by `comments` comments.
+/// Returns the issues.
+pub fn record_issues(ledger: &Ledger, code: &str, issues: usize, comments: usize) -> Vec<rectify_core::ids::IssueId> {
+    use rectify_core::ledger::{Command, NewReport};
+    let (lat, lon) = point_in(ledger, code);
+    (0..issues)
+        .map(|n| {
+            let issue = ledger
+                .report(&NewReport {
+                    category: "village.scattered_garbage".into(),
+                    village_code: Some(code.to_string()),
+                    lat: lat + n as f64 * 1e-5,
+                    lon,
+                    note: Some(format!("pile {n}")),
+                    ..NewReport::default()
+                })
+                .unwrap_or_else(|err| panic!("report in {code}: {err}"))
+                .id;
+            for c in 0..comments {
+                ledger
+                    .act(issue, &Command::Comment { text: format!("seen again ({c})") })
+                    .unwrap_or_else(|err| panic!("comment: {err}"));
+            }
+            issue
+        })
+        .collect()
+}

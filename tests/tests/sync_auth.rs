@@ -10,21 +10,9 @@ use rectify_core::ledger::{Command, Ledger, NewReport};
 use rectify_core::store::events;
 use rectify_core::sync::wire::{PushRequest, PushResponse};
 use rectify_core::sync::{Method, Transport};
-use rectify_tests::office::{OfficeProcess, enrolled_device, point_in, raw_request, sync, token_of, village_codes};
-
-fn report(ledger: &Ledger, code: &str) -> rectify_core::ids::IssueId {
-    let (lat, lon) = point_in(ledger, code);
-    ledger
-        .report(&NewReport {
-            category: "village.scattered_garbage".into(),
-            village_code: Some(code.to_string()),
-            lat,
-            lon,
-            ..NewReport::default()
-        })
-        .unwrap()
-        .id
-}
+use rectify_tests::office::{
+    OfficeProcess, enrolled_device, point_in, raw_request, record_issues, sync, token_of, village_codes,
+};
 
 fn office_status(office: &OfficeProcess, issue: rectify_core::ids::IssueId) -> Option<String> {
     office.db().query_row("SELECT status FROM issues WHERE id = ?1", [issue.to_string()], |row| row.get(0)).ok()
@@ -47,7 +35,7 @@ fn the_office_refuses_what_a_role_or_village_does_not_allow_and_devices_carry_on
     let codes = village_codes(2);
     let (mine, theirs) = (codes[0].as_str(), codes[1].as_str());
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
-    let in_mine = report(&inspector, mine);
+    let in_mine = record_issues(&inspector, mine, 1, 0)[0];
     sync(&inspector, &office).unwrap();
     let secretary = enrolled_device(&office, dir.path(), "secretary", "secretary", &[mine]);
 
@@ -57,7 +45,7 @@ fn the_office_refuses_what_a_role_or_village_does_not_allow_and_devices_carry_on
     let other_village =
         secretary.store().read(|conn| rectify_core::store::places::village_by_code(conn, theirs)).unwrap().unwrap().id;
     tamper(&secretary, &format!("INSERT INTO device_villages (village_id) VALUES ('{other_village}')"));
-    let forged = report(&secretary, theirs);
+    let forged = record_issues(&secretary, theirs, 1, 0)[0];
     let before = office_event_count(&office);
     let answer = sync(&secretary, &office).unwrap();
     assert_eq!(answer.rejected.len(), 1, "{answer:?}");
@@ -139,7 +127,7 @@ fn revoked_forged_and_borrowed_credentials_are_refused() {
 
     // One device replaying another's events under its own token: refused, nothing stored, nothing consumed.
     for _ in 0..3 {
-        report(&inspector, &code);
+        record_issues(&inspector, &code, 1, 0);
     }
     let borrowed = inspector.store().read(|conn| events::pending(conn, 10)).unwrap();
     let before = office_event_count(&office);
@@ -158,7 +146,7 @@ fn revoked_forged_and_borrowed_credentials_are_refused() {
     // A revoked device is refused and keeps its events; enrolled again, it sends them.
     let device = inspector.profile().unwrap().device_id.to_string();
     office.admin(&["revoke"], &["--device", &device]);
-    report(&inspector, &code);
+    record_issues(&inspector, &code, 1, 0);
     let before = office_event_count(&office);
     let err = sync(&inspector, &office).unwrap_err();
     assert!(matches!(err, RectifyError::NotPermitted { .. }), "{err}");

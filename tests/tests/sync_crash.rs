@@ -6,28 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rectify_core::ledger::{Command, Ledger, NewReport};
+use rectify_core::ledger::Ledger;
 use rectify_core::sync::{Quiet, RetryPolicy, SyncOptions};
-use rectify_tests::office::{OfficeProcess, enrolled_device, point_in, village_codes};
-
-fn record(ledger: &Ledger, code: &str, issues: usize) {
-    let (lat, lon) = point_in(ledger, code);
-    for n in 0..issues {
-        let issue = ledger
-            .report(&NewReport {
-                category: "village.scattered_garbage".into(),
-                village_code: Some(code.to_string()),
-                lat: lat + n as f64 * 1e-5,
-                lon,
-                ..NewReport::default()
-            })
-            .unwrap()
-            .id;
-        for c in 0..3 {
-            ledger.act(issue, &Command::Comment { text: format!("seen again ({c})") }).unwrap();
-        }
-    }
-}
+use rectify_tests::office::{OfficeProcess, enrolled_device, record_issues, village_codes};
 
 /// (event_id → server_seq) of a device's own events the office has acknowledged, read from its file.
 fn acknowledged(path: &std::path::Path) -> BTreeMap<String, i64> {
@@ -49,7 +30,7 @@ fn killing_the_office_mid_sync_loses_and_doubles_nothing() {
     let devices: Vec<Ledger> = (0..4)
         .map(|n| {
             let ledger = enrolled_device(&office, dir.path(), &format!("inspector-{n}"), "inspector", &[]);
-            record(&ledger, &codes[n], 100);
+            record_issues(&ledger, &codes[n], 100, 3);
             ledger
         })
         .collect();

@@ -7,13 +7,13 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rectify_core::ledger::{Command, Ledger, NewReport};
+use rectify_core::ledger::Ledger;
 use rectify_core::store::events;
 use rectify_core::sync::wire::{PushRequest, PushResponse};
 use rectify_core::sync::{HttpRequest, HttpResponse, Method, Quiet, Transport, TransportError};
 use rectify_tests::SplitMix;
 use rectify_tests::office::{
-    OfficeProcess, enrolled_device, fast_options, point_in, raw_request, seed_note, token_of, village_codes,
+    OfficeProcess, enrolled_device, fast_options, raw_request, record_issues, seed_note, token_of, village_codes,
 };
 
 /// Loses answers after the office acted on the request, and sends requests twice.
@@ -58,24 +58,6 @@ impl<T: Transport> Transport for Unreliable<T> {
     }
 }
 
-fn record_events(ledger: &Ledger, code: &str, issues: usize, comments_each: usize) {
-    let (lat, lon) = point_in(ledger, code);
-    for n in 0..issues {
-        let state = ledger
-            .report(&NewReport {
-                category: "village.scattered_garbage".into(),
-                village_code: Some(code.to_string()),
-                lat: lat + n as f64 * 1e-5,
-                lon,
-                ..NewReport::default()
-            })
-            .unwrap();
-        for c in 0..comments_each {
-            ledger.act(state.id, &Command::Comment { text: format!("note {c}") }).unwrap();
-        }
-    }
-}
-
 /// (event_id, server_seq) of every event the office holds, and whether any event is there twice.
 fn office_events(office: &OfficeProcess) -> Vec<(String, i64)> {
     let db = office.db();
@@ -107,7 +89,7 @@ fn lost_answers_and_doubled_batches_store_every_event_once() {
     let code = &village_codes(2)[0];
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
     let reader = enrolled_device(&office, dir.path(), "reader", "acceptor", &[]);
-    record_events(&inspector, code, 60, 4);
+    record_issues(&inspector, code, 60, 4);
     assert_eq!(inspector.outbox().unwrap().pending_events, 300);
 
     let unreliable = Unreliable::new(office.transport(), seed, 40, 30);
@@ -171,7 +153,7 @@ fn overlapping_and_skipping_resends_are_answered_from_what_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let office = OfficeProcess::start(&dir.path().join("office"), 1);
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
-    record_events(&inspector, &village_codes(1)[0], 6, 4);
+    record_issues(&inspector, &village_codes(1)[0], 6, 4);
     let pending = inspector.store().read(|conn| events::pending(conn, 100)).unwrap();
     assert_eq!(pending.len(), 30);
     let token = token_of(&inspector);

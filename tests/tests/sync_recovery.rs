@@ -4,25 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use rectify_core::ledger::{Command, Ledger, NewReport};
+use rectify_core::ledger::{Command, Ledger};
 use rectify_core::sync::wire::PullPage;
 use rectify_core::sync::{HttpRequest, HttpResponse, Quiet, Transport, TransportError};
-use rectify_tests::office::{OfficeProcess, enrolled_device, fast_options, point_in, sync, village_codes};
-
-fn report(ledger: &Ledger, code: &str, note: &str) -> rectify_core::ids::IssueId {
-    let (lat, lon) = point_in(ledger, code);
-    ledger
-        .report(&NewReport {
-            category: "village.scattered_garbage".into(),
-            village_code: Some(code.to_string()),
-            lat,
-            lon,
-            note: Some(note.into()),
-            ..NewReport::default()
-        })
-        .unwrap()
-        .id
-}
+use rectify_tests::office::{OfficeProcess, enrolled_device, fast_options, record_issues, sync, village_codes};
 
 fn held(ledger: &Ledger) -> i64 {
     ledger.store().read(|conn| conn.query_row("SELECT count(*) FROM events", [], |row| row.get(0))).unwrap()
@@ -56,16 +41,12 @@ fn a_short_page_fails_the_tally_and_the_device_pulls_again() {
     let office = OfficeProcess::start(&dir.path().join("office"), 1);
     let code = &village_codes(1)[0];
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
-    for n in 0..5 {
-        report(&inspector, code, &format!("pile {n}"));
-    }
+    record_issues(&inspector, code, 5, 0);
     sync(&inspector, &office).unwrap();
     let acceptor = enrolled_device(&office, dir.path(), "acceptor", "acceptor", &[]);
     assert_eq!(held(&acceptor), 5);
 
-    for n in 5..10 {
-        report(&inspector, code, &format!("pile {n}"));
-    }
+    record_issues(&inspector, code, 5, 0);
     sync(&inspector, &office).unwrap();
     let lossy = LosesOneEvent { inner: office.transport(), done: Default::default() };
     let answer = acceptor.sync(&lossy, fast_options(), &Quiet).unwrap();
@@ -91,7 +72,7 @@ fn restored_office(announced: bool) {
     let code = &village_codes(1)[0];
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
     let acceptor = enrolled_device(&office, dir.path(), "acceptor", "acceptor", &[]);
-    let kept = report(&inspector, code, "before the backup");
+    let kept = record_issues(&inspector, code, 1, 0)[0];
     sync(&inspector, &office).unwrap();
 
     // Back up the office (stopped, so the copy is consistent), then let work go on.
@@ -99,7 +80,7 @@ fn restored_office(announced: bool) {
     let backup = dir.path().join("backup");
     copy_dir(&office.data, &backup);
     office.restart();
-    let lost = report(&inspector, code, "after the backup");
+    let lost = record_issues(&inspector, code, 1, 0)[0];
     inspector.act(kept, &Command::Comment { text: "also after the backup".into() }).unwrap();
     sync(&inspector, &office).unwrap();
     sync(&acceptor, &office).unwrap();
@@ -157,8 +138,8 @@ fn a_secretary_given_another_village_receives_its_history() {
     let office = OfficeProcess::start(&dir.path().join("office"), 2);
     let codes = village_codes(2);
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
-    report(&inspector, &codes[0], "in the first village");
-    report(&inspector, &codes[1], "in the second village");
+    record_issues(&inspector, &codes[0], 1, 0);
+    record_issues(&inspector, &codes[1], 1, 0);
     sync(&inspector, &office).unwrap();
     let secretary = enrolled_device(&office, dir.path(), "secretary", "secretary", &[&codes[0]]);
     assert_eq!(secretary.list(&Default::default()).unwrap().len(), 1);
@@ -191,7 +172,7 @@ fn a_phone_restored_from_an_older_copy_renumbers_its_new_events() {
     let code = &village_codes(1)[0];
     let path = dir.path().join("inspector.db");
     let inspector = enrolled_device(&office, dir.path(), "inspector", "inspector", &[]);
-    report(&inspector, code, "first");
+    record_issues(&inspector, code, 1, 0);
     sync(&inspector, &office).unwrap();
     drop(inspector);
     let backup = dir.path().join("inspector-backup.db");
@@ -199,8 +180,7 @@ fn a_phone_restored_from_an_older_copy_renumbers_its_new_events() {
 
     let inspector =
         Ledger::open(&path, rectify_core::store::OpenMode::MustExist, rectify_tests::office::test_clock()).unwrap();
-    report(&inspector, code, "second, lost with the phone");
-    report(&inspector, code, "third, lost with the phone");
+    record_issues(&inspector, code, 2, 0);
     sync(&inspector, &office).unwrap();
     drop(inspector);
 
@@ -211,17 +191,17 @@ fn a_phone_restored_from_an_older_copy_renumbers_its_new_events() {
     }
     let inspector =
         Ledger::open(&path, rectify_core::store::OpenMode::MustExist, rectify_tests::office::test_clock()).unwrap();
-    let fresh = report(&inspector, code, "fourth, after the restore");
+    let fresh = record_issues(&inspector, code, 1, 0)[0];
     let answer = sync(&inspector, &office).unwrap();
     assert!(answer.rejected.is_empty(), "the new report is not refused: {answer:?}");
     assert_eq!(answer.pending, 0);
-    let office_has = |note: &str| -> i64 {
+    let office_has = |issue: rectify_core::ids::IssueId| -> i64 {
         office
             .db()
-            .query_row("SELECT count(*) FROM events WHERE json_extract(body, '$.note') = ?1", [note], |row| row.get(0))
+            .query_row("SELECT count(*) FROM events WHERE issue_id = ?1", [issue.to_string()], |row| row.get(0))
             .unwrap()
     };
-    assert_eq!(office_has("fourth, after the restore"), 1);
+    assert_eq!(office_has(fresh), 1, "the report made after the restore reached the office");
     assert!(inspector.issue(fresh).is_ok());
     assert_eq!(held(&inspector), 4, "the phone pulled back the two events it had lost, and kept the new one");
     let seqs: Vec<i64> = office
