@@ -101,10 +101,6 @@ impl Office {
         }))
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The office's ledger: villages, events, issue states; the same core the phones run.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger

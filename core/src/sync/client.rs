@@ -154,8 +154,6 @@ pub struct SyncSession<'a> {
     in_flight: Vec<Event>,
     uploads: VecDeque<Upload>,
     downloads: VecDeque<WantedFile>,
-    /// Photos the office could not take yet (no manifest there): skipped until the next sync.
-    skipped_uploads: Vec<PhotoHash>,
     repairs: u32,
     /// At most this many events per push (lowered when the office finds a batch too large).
     push_cap: usize,
@@ -180,7 +178,6 @@ impl<'a> SyncSession<'a> {
             in_flight: Vec::new(),
             uploads: VecDeque::new(),
             downloads: VecDeque::new(),
-            skipped_uploads: Vec::new(),
             repairs: 0,
             push_cap: usize::MAX,
             progress: Progress::default(),
@@ -433,9 +430,8 @@ impl<'a> SyncSession<'a> {
     fn on_upload(&mut self, response: &HttpResponse) -> Result<()> {
         let Some(upload) = self.uploads.front_mut() else { return Ok(()) };
         if response.status == 404 {
-            // The office has no manifest for it yet (its event is not stored there): next sync.
-            let skipped = self.uploads.pop_front().map(|upload| upload.owed.photo);
-            self.skipped_uploads.extend(skipped);
+            // The office does not expect this photo (it lost the manifest with a restore): next sync.
+            self.skip_upload("the office does not expect it");
             return Ok(());
         }
         if response.status == 409 {
@@ -471,7 +467,6 @@ impl<'a> SyncSession<'a> {
     fn skip_upload(&mut self, reason: &str) {
         if let Some(upload) = self.uploads.pop_front() {
             self.report.photo_problems.push(format!("photo {} was not sent: {reason}", upload.owed.photo));
-            self.skipped_uploads.push(upload.owed.photo);
         }
     }
 
