@@ -142,9 +142,10 @@ fn push_in(
             continue;
         }
         head += 1;
+        // Numbered before it is judged, so the issue's state records where in the office's order it stands.
+        event.server_seq = Some(head);
         let state = issues::load_state(tx, event.issue_id)?;
         let (verdict, village, next) = judge(tx, credential, &event, state.as_ref())?;
-        event.server_seq = Some(head);
         event.verdict = Some(verdict.clone());
         events::insert(tx, &event)?;
         record_sequence(tx, &event, head, village)?;

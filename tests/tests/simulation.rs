@@ -1,0 +1,521 @@
+//! A seeded, deterministic simulation of devices and an office. The office is the real `rectify-office`
+//! code (storage, validation, the HTTP router, called in-process without sockets); each device is a real
+//! ledger on its own SQLite file with the real sync client. Between them, a simulated network drops
+//! requests, loses answers after the office acted, delivers requests twice, replays stale ones later and
+//! cuts devices off; device clocks are skewed by up to three days and jump backwards; devices and the office
+//! crash (in-memory state discarded, files kept) between any two steps and in the middle of syncs.
+//!
+//! After a random workload the network heals, writing stops, and every device syncs until the system is
+//! quiet. Then: every event a device committed is at the office, none twice; every device holds exactly
+//! the office's events for its scope, folded into the same states; outboxes drained within a bounded
+//! number of rounds; cursors and tallies match the office; every photo referenced is at the office under
+//! its hash.
+//!
+//! Seeds: `RECTIFY_SIM_SEEDS=START..END` (default `0..12`); a failure prints its seed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, FixedOffset};
+use rectify_core::clock::ManualClock;
+use rectify_core::domain::role::Role;
+use rectify_core::ids::IssueId;
+use rectify_core::ledger::{Command, Ledger, NewReport};
+use rectify_core::store::OpenMode;
+use rectify_core::sync::{HttpRequest, HttpResponse, Quiet, RetryPolicy, SyncOptions, Transport, TransportError};
+use rectify_office::Office;
+use rectify_tests::SplitMix;
+
+/// What the simulated network did, by kind.
+#[derive(Debug, Default, Clone)]
+struct Faults {
+    dropped: u64,
+    answers_lost: u64,
+    doubled: u64,
+    stale_replays: u64,
+    partitioned: u64,
+    device_crashes: u64,
+    crashes_mid_sync: u64,
+    office_crashes: u64,
+    clock_jumps_back: u64,
+}
+
+/// The office as a process would hold it: opened from its directory, with its router.
+struct OfficeNode {
+    office: Arc<Office>,
+    router: axum::Router,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl OfficeNode {
+    fn open(dir: &Path) -> Self {
+        let office = Office::open(dir).unwrap();
+        let router = rectify_office::http::router(office.clone());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        Self { office, router, runtime }
+    }
+
+    fn deliver(&self, request: &HttpRequest) -> HttpResponse {
+        use tower::ServiceExt;
+        let mut builder = axum::http::Request::builder().method(request.method.as_str()).uri(&request.path);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let built = builder.body(axum::body::Body::from(request.body.clone())).unwrap();
+        let router = self.router.clone();
+        self.runtime.block_on(async move {
+            let response = router.oneshot(built).await.unwrap();
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or_default().to_string()))
+                .collect();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
+            HttpResponse { status, headers, body }
+        })
+    }
+}
+
+/// The network between one device and the office.
+struct Network {
+    office: Arc<Mutex<OfficeNode>>,
+    rng: Mutex<SplitMix>,
+    faults: Arc<Mutex<Faults>>,
+    healthy: bool,
+    /// Requests this device sent earlier, some of which arrive again much later.
+    sent: Mutex<Vec<HttpRequest>>,
+    /// Requests left before the device "crashes" in the middle of this sync.
+    budget: Mutex<Option<u32>>,
+}
+
+impl Network {
+    fn roll(&self, percent: u64) -> bool {
+        !self.healthy && self.rng.lock().unwrap().below(100) < percent
+    }
+}
+
+impl Transport for Network {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        if let Some(left) = self.budget.lock().unwrap().as_mut() {
+            if *left == 0 {
+                return Err(TransportError::Broken("the app was killed".into()));
+            }
+            *left -= 1;
+        }
+        let office = self.office.lock().unwrap();
+        let mut faults = self.faults.lock().unwrap();
+        if self.roll(3) {
+            let old = {
+                let sent = self.sent.lock().unwrap();
+                let pick = self.rng.lock().unwrap().below(sent.len().max(1) as u64) as usize;
+                sent.get(pick).cloned()
+            };
+            if let Some(old) = old {
+                faults.stale_replays += 1;
+                let _ = office.deliver(&old);
+            }
+        }
+        if self.roll(5) {
+            faults.dropped += 1;
+            return Err(TransportError::Unreachable("dropped".into()));
+        }
+        if self.roll(5) {
+            faults.doubled += 1;
+            let _ = office.deliver(request);
+        }
+        let response = office.deliver(request);
+        if !self.healthy {
+            let mut sent = self.sent.lock().unwrap();
+            if sent.len() > 200 {
+                sent.remove(0);
+            }
+            sent.push(request.clone());
+        }
+        if self.roll(7) {
+            faults.answers_lost += 1;
+            return Err(TransportError::Broken("the answer was lost".into()));
+        }
+        Ok(response)
+    }
+}
+
+struct Device {
+    name: String,
+    role: Role,
+    path: PathBuf,
+    clock: Arc<ManualClock>,
+    ledger: Option<Ledger>,
+    network: Network,
+    offline_for: u32,
+    villages: Vec<String>,
+}
+
+impl Device {
+    fn ledger(&mut self) -> &Ledger {
+        if self.ledger.is_none() {
+            self.ledger = Some(Ledger::open(&self.path, OpenMode::MustExist, self.clock.clone()).unwrap());
+        }
+        self.ledger.as_ref().unwrap()
+    }
+}
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        push_events: 7,
+        page_size: 11,
+        chunk_bytes: 2048,
+        retry: RetryPolicy {
+            first_delay: std::time::Duration::ZERO,
+            max_delay: std::time::Duration::ZERO,
+            max_attempts: 4,
+        },
+        ..SyncOptions::default()
+    }
+}
+
+const VILLAGES: usize = 3;
+
+struct Outcome {
+    events: u64,
+    faults: Faults,
+}
+
+fn run(seed: u64) -> Outcome {
+    let mut rng = SplitMix::new(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let office_dir = dir.path().join("office");
+    let node = OfficeNode::open(&office_dir);
+    let file = rectify_tests::office::villages_geojson(dir.path(), VILLAGES);
+    node.office.ledger().import_boundaries(&file, &Default::default()).unwrap();
+    let office = Arc::new(Mutex::new(node));
+    let faults = Arc::new(Mutex::new(Faults::default()));
+    let codes = rectify_tests::office::village_codes(VILLAGES);
+    let start: DateTime<FixedOffset> = DateTime::parse_from_rfc3339("2026-11-02T09:00:00+08:00").unwrap();
+
+    let cast: Vec<(Role, Vec<String>)> = vec![
+        (Role::Inspector, vec![]),
+        (Role::Inspector, vec![]),
+        (Role::Secretary, vec![codes[0].clone()]),
+        (Role::Secretary, vec![codes[1].clone(), codes[2].clone()]),
+        (Role::Acceptor, vec![]),
+    ];
+    let mut devices: Vec<Device> = Vec::new();
+    for (n, (role, villages)) in cast.into_iter().enumerate() {
+        let name = format!("{}-{n}", role.as_str());
+        let code = office.lock().unwrap().office.issue_enrollment(&name, role, &villages).unwrap();
+        let skew = Duration::minutes(rng.below(6 * 24 * 60) as i64 - 3 * 24 * 60);
+        let clock = Arc::new(ManualClock::new(start + skew));
+        let path = dir.path().join(format!("{name}.db"));
+        let network = Network {
+            office: office.clone(),
+            rng: Mutex::new(SplitMix::new(seed ^ ((n as u64 + 1) * 0x9E37))),
+            faults: faults.clone(),
+            healthy: true,
+            sent: Mutex::new(Vec::new()),
+            budget: Mutex::new(None),
+        };
+        let ledger = Ledger::open(&path, OpenMode::CreateIfMissing, clock.clone()).unwrap();
+        ledger.enroll(&network, "sim://office", &code).unwrap();
+        ledger.sync(&network, options(), &Quiet).unwrap();
+        let mut device = Device { name, role, path, clock, ledger: Some(ledger), network, offline_for: 0, villages };
+        device.network.healthy = false;
+        devices.push(device);
+    }
+    let points: BTreeMap<String, (f64, f64)> = {
+        let ledger = devices[0].ledger();
+        codes.iter().map(|code| (code.clone(), rectify_tests::office::point_in(ledger, code))).collect()
+    };
+    let photos_dir = dir.path().join("camera");
+    std::fs::create_dir_all(&photos_dir).unwrap();
+
+    // The workload, with faults.
+    let steps = 60 + rng.below(60);
+    for step in 0..steps {
+        let pick = rng.below(devices.len() as u64) as usize;
+        let device = &mut devices[pick];
+        let minutes = rng.below(90) as i64;
+        device.clock.advance(Duration::minutes(minutes));
+        if rng.below(100) < 3 {
+            device.clock.advance(Duration::hours(-(rng.below(48) as i64) - 1));
+            faults.lock().unwrap().clock_jumps_back += 1;
+        }
+        match rng.below(100) {
+            0..=54 => act(device, &mut rng, &points, &photos_dir, step),
+            55..=84 => {
+                if device.offline_for > 0 {
+                    device.offline_for -= 1;
+                    faults.lock().unwrap().partitioned += 1;
+                    continue;
+                }
+                let crash_mid_sync = rng.below(100) < 8;
+                if crash_mid_sync {
+                    *device.network.budget.lock().unwrap() = Some(rng.below(6) as u32);
+                }
+                let ledger = device
+                    .ledger
+                    .take()
+                    .unwrap_or_else(|| Ledger::open(&device.path, OpenMode::MustExist, device.clock.clone()).unwrap());
+                let _ = ledger.sync(&device.network, options(), &Quiet);
+                if crash_mid_sync {
+                    *device.network.budget.lock().unwrap() = None;
+                    faults.lock().unwrap().crashes_mid_sync += 1;
+                    drop(ledger);
+                } else {
+                    device.ledger = Some(ledger);
+                }
+            }
+            85..=91 => {
+                device.offline_for = 1 + rng.below(4) as u32;
+            }
+            92..=96 => {
+                device.ledger = None;
+                faults.lock().unwrap().device_crashes += 1;
+            }
+            _ => {
+                let mut node = office.lock().unwrap();
+                let reopened = OfficeNode::open(&office_dir);
+                *node = reopened;
+                faults.lock().unwrap().office_crashes += 1;
+            }
+        }
+    }
+
+    // Heal, stop writing, sync until quiet.
+    for device in &mut devices {
+        device.network.healthy = true;
+        device.offline_for = 0;
+    }
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let mut moved = false;
+        for device in &mut devices {
+            device.ledger();
+            let report = device.ledger.as_ref().unwrap().sync(&device.network, options(), &Quiet);
+            let report =
+                report.unwrap_or_else(|err| panic!("seed {seed}: {} cannot sync after healing: {err}", device.name));
+            moved |= report.pushed > 0 || report.pulled > 0 || report.photos_up > 0 || report.pending > 0;
+        }
+        if !moved {
+            break;
+        }
+        assert!(rounds <= 6, "seed {seed}: the system is not quiet after {rounds} rounds of syncing");
+    }
+
+    check(seed, &office.lock().unwrap(), &mut devices);
+    let events = office
+        .lock()
+        .unwrap()
+        .office
+        .ledger()
+        .store()
+        .read(|conn| conn.query_row("SELECT count(*) FROM events", [], |row| row.get::<_, i64>(0)));
+    let faults = faults.lock().unwrap().clone();
+    Outcome { events: events.unwrap() as u64, faults }
+}
+
+/// One random local action; refusals (role, state machine) are part of the game.
+fn act(device: &mut Device, rng: &mut SplitMix, points: &BTreeMap<String, (f64, f64)>, photos: &Path, step: u64) {
+    let role = device.role;
+    let villages = device.villages.clone();
+    let now = rectify_core::clock::Clock::now(device.clock.as_ref());
+    let ledger = device.ledger();
+    let issues: Vec<IssueId> = ledger.list(&Default::default()).unwrap().into_iter().map(|item| item.id).collect();
+    let photo = |rng: &mut SplitMix, code: &str| {
+        let (lat, lon) = points[code];
+        let path = photos.join(format!("{}-{step}.jpg", rng.below(1 << 30)));
+        let capture = rectify_core::photo::exif::Capture {
+            orientation: 1,
+            gps: Some(rectify_core::photo::exif::Gps { lat, lon, alt: None, error_m: Some(5.0) }),
+            taken_at: Some(rectify_core::photo::exif::TakenAt {
+                local: now.naive_local(),
+                offset: Some(*now.offset()),
+            }),
+            ..Default::default()
+        };
+        std::fs::write(
+            &path,
+            rectify_core::photo::synthetic::jpeg(96, 72, rng.below(1 << 30) as u32, 80, Some(&capture)),
+        )
+        .unwrap();
+        path
+    };
+    let pick_issue = |rng: &mut SplitMix| issues.get(rng.below(issues.len().max(1) as u64) as usize).copied();
+    let outcome = match (role, rng.below(10)) {
+        (Role::Inspector, 0..=5) | (Role::Secretary, 0) => {
+            let code = if villages.is_empty() {
+                points.keys().nth(rng.below(points.len() as u64) as usize).unwrap().clone()
+            } else {
+                villages[rng.below(villages.len() as u64) as usize].clone()
+            };
+            let (lat, lon) = points[&code];
+            let photos = if rng.below(2) == 0 { vec![photo(rng, &code)] } else { Vec::new() };
+            ledger
+                .report(&NewReport {
+                    category: "village.scattered_garbage".into(),
+                    village_code: Some(code),
+                    lat,
+                    lon,
+                    photos,
+                    ..NewReport::default()
+                })
+                .map(|_| ())
+        }
+        (Role::Inspector, 6..=7) => match pick_issue(rng) {
+            Some(issue) => ledger
+                .act(issue, &Command::Withdraw { duplicate_of: None, note: Some("false alarm".into()) })
+                .map(|_| ()),
+            None => Ok(()),
+        },
+        (Role::Secretary, 1..=7) => match pick_issue(rng) {
+            Some(issue) => {
+                let code = ledger.issue(issue).map(|detail| detail.village.code().to_string()).unwrap_or_default();
+                let photos = if points.contains_key(&code) { vec![photo(rng, &code)] } else { Vec::new() };
+                ledger.act(issue, &Command::StrikeOff { photos, note: None }).map(|_| ())
+            }
+            None => Ok(()),
+        },
+        (Role::Acceptor, choice) => match pick_issue(rng) {
+            Some(issue) => {
+                let command = match choice {
+                    0..=3 => Command::Accept { note: None },
+                    4..=6 => Command::Reject { reason: "still dirty".into() },
+                    7 => Command::Reopen { reason: "came back".into() },
+                    _ => Command::Assign { deadline: None },
+                };
+                ledger.act(issue, &command).map(|_| ())
+            }
+            None => Ok(()),
+        },
+        (_, _) => match pick_issue(rng) {
+            Some(issue) => ledger.act(issue, &Command::Comment { text: format!("note {step}") }).map(|_| ()),
+            None => Ok(()),
+        },
+    };
+    if let Err(err) = outcome {
+        assert!(
+            matches!(
+                err,
+                rectify_core::RectifyError::IllegalTransition { .. }
+                    | rectify_core::RectifyError::NotPermitted { .. }
+                    | rectify_core::RectifyError::NotFound { .. }
+            ),
+            "{}: unexpected failure: {err}",
+            device.name
+        );
+    }
+}
+
+fn rows(conn: &rusqlite::Connection, sql: &str) -> BTreeMap<String, String> {
+    let mut statement = conn.prepare(sql).unwrap();
+    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+fn check(seed: u64, office: &OfficeNode, devices: &mut [Device]) {
+    let store = office.office.ledger().store();
+    let office_events = store.read(|conn| {
+        Ok::<_, rusqlite::Error>(rows(conn, "SELECT event_id, server_seq || '/' || coalesce(verdict, '') FROM events"))
+    });
+    let office_states = store.read(|conn| Ok::<_, rusqlite::Error>(rows(conn, "SELECT id, state FROM issues")));
+    let scoped = store.read(|conn| {
+        Ok::<_, rusqlite::Error>(rows(conn, "SELECT event_id, coalesce(village_id, '') FROM office_sequence"))
+    });
+    let head: i64 = store
+        .read(|conn| conn.query_row("SELECT coalesce(max(server_seq), 0) FROM office_sequence", [], |row| row.get(0)))
+        .unwrap();
+    let (office_events, office_states, scoped) = (office_events.unwrap(), office_states.unwrap(), scoped.unwrap());
+    for device in devices.iter_mut() {
+        let name = device.name.clone();
+        let role = device.role;
+        let ledger = device.ledger();
+        let profile = ledger.profile().unwrap();
+        let scope: BTreeSet<String> = profile.villages.iter().map(ToString::to_string).collect();
+        let (own, held, states, outbox, cursor) = ledger
+            .store()
+            .read(|conn| {
+                let own = rows(
+                    conn,
+                    &format!("SELECT event_id, device_seq || '' FROM events WHERE device_id = '{}'", profile.device_id),
+                );
+                let held = rows(conn, "SELECT event_id, server_seq || '/' || coalesce(verdict, '') FROM events");
+                let states = rows(conn, "SELECT id, state FROM issues");
+                let outbox: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
+                let cursor: String = conn.query_row("SELECT cursor FROM sync_state", [], |row| row.get(0))?;
+                Ok::<_, rusqlite::Error>((own, held, states, outbox, cursor))
+            })
+            .unwrap();
+        assert_eq!(outbox, 0, "seed {seed}: {name}'s outbox did not drain");
+        for event in own.keys() {
+            assert!(office_events.contains_key(event), "seed {seed}: {name}'s event {event} never reached the office");
+        }
+        let in_scope: BTreeMap<&String, &String> = office_events
+            .iter()
+            .filter(|(event, _)| role != Role::Secretary || scoped.get(*event).is_some_and(|v| scope.contains(v)))
+            .collect();
+        let held_ref: BTreeMap<&String, &String> =
+            held.iter().filter(|(event, _)| in_scope.contains_key(event) || !own.contains_key(*event)).collect();
+        assert_eq!(held_ref, in_scope, "seed {seed}: {name} does not hold exactly the office's events for its scope");
+        for (issue, state) in &states {
+            assert_eq!(
+                Some(state),
+                office_states.get(issue),
+                "seed {seed}: {name} folds issue {issue} differently from the office"
+            );
+        }
+        assert!(
+            cursor.ends_with(&format!(".{head}")),
+            "seed {seed}: {name}'s cursor {cursor} is not at the head {head}"
+        );
+    }
+    // Every photo an event brings is at the office, under its hash.
+    let (referenced, present) = store
+        .read(|conn| {
+            let referenced: Vec<String> = conn
+                .prepare("SELECT DISTINCT hash FROM event_photos")?
+                .query_map([], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let present = rows(conn, "SELECT hash, coalesce(path, '') FROM office_photos WHERE present = 1");
+            Ok::<_, rusqlite::Error>((referenced, present))
+        })
+        .unwrap();
+    for hash in referenced {
+        let path = present.get(&hash).unwrap_or_else(|| panic!("seed {seed}: photo {hash} never arrived"));
+        let bytes =
+            std::fs::read(office.office.ledger().store().path().unwrap().parent().unwrap().join("photos").join(path))
+                .unwrap();
+        assert_eq!(rectify_core::domain::photo::PhotoHash::of_bytes(&bytes).as_str(), hash, "seed {seed}");
+    }
+}
+
+fn seeds() -> std::ops::Range<u64> {
+    let text = std::env::var("RECTIFY_SIM_SEEDS").unwrap_or_else(|_| "0..12".to_string());
+    let (start, end) = text.split_once("..").unwrap_or_else(|| panic!("RECTIFY_SIM_SEEDS is START..END, not {text}"));
+    start.trim().parse().unwrap()..end.trim().parse().unwrap()
+}
+
+#[test]
+fn devices_and_office_converge_under_faults() {
+    let mut total = Faults::default();
+    let mut events = 0;
+    let seeds = seeds();
+    for seed in seeds.clone() {
+        println!("seed {seed}");
+        let outcome = run(seed);
+        events += outcome.events;
+        let f = outcome.faults;
+        total.dropped += f.dropped;
+        total.answers_lost += f.answers_lost;
+        total.doubled += f.doubled;
+        total.stale_replays += f.stale_replays;
+        total.partitioned += f.partitioned;
+        total.device_crashes += f.device_crashes;
+        total.crashes_mid_sync += f.crashes_mid_sync;
+        total.office_crashes += f.office_crashes;
+        total.clock_jumps_back += f.clock_jumps_back;
+    }
+    println!("seeds {seeds:?}: {events} events at the office; faults {total:?}");
+}
