@@ -79,4 +79,5 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
+pub mod invariants;
 pub mod office;

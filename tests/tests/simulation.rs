@@ -15,7 +15,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -306,16 +306,14 @@ fn run(seed: u64) -> Outcome {
         assert!(rounds <= 6, "seed {seed}: the system is not quiet after {rounds} rounds of syncing");
     }
 
-    check(seed, &office.lock().unwrap(), &mut devices);
-    let events = office
-        .lock()
-        .unwrap()
-        .office
-        .ledger()
-        .store()
-        .read(|conn| conn.query_row("SELECT count(*) FROM events", [], |row| row.get::<_, i64>(0)));
+    // Close everything as a shutdown would, then read the files.
+    let paths: Vec<PathBuf> = devices.iter().map(|device| device.path.clone()).collect();
+    drop(devices);
+    drop(office);
+    let devices: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let events = rectify_tests::invariants::check_converged(&format!("seed {seed}"), &office_dir, &devices);
     let faults = faults.lock().unwrap().clone();
-    Outcome { events: events.unwrap() as u64, faults }
+    Outcome { events: events as u64, faults }
 }
 
 /// One random local action; refusals (role, state machine) are part of the game.
@@ -407,87 +405,6 @@ fn act(device: &mut Device, rng: &mut SplitMix, points: &BTreeMap<String, (f64, 
             "{}: unexpected failure: {err}",
             device.name
         );
-    }
-}
-
-fn rows(conn: &rusqlite::Connection, sql: &str) -> BTreeMap<String, String> {
-    let mut statement = conn.prepare(sql).unwrap();
-    statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
-}
-
-fn check(seed: u64, office: &OfficeNode, devices: &mut [Device]) {
-    let store = office.office.ledger().store();
-    let office_events = store.read(|conn| {
-        Ok::<_, rusqlite::Error>(rows(conn, "SELECT event_id, server_seq || '/' || coalesce(verdict, '') FROM events"))
-    });
-    let office_states = store.read(|conn| Ok::<_, rusqlite::Error>(rows(conn, "SELECT id, state FROM issues")));
-    let scoped = store.read(|conn| {
-        Ok::<_, rusqlite::Error>(rows(conn, "SELECT event_id, coalesce(village_id, '') FROM office_sequence"))
-    });
-    let head: i64 = store
-        .read(|conn| conn.query_row("SELECT coalesce(max(server_seq), 0) FROM office_sequence", [], |row| row.get(0)))
-        .unwrap();
-    let (office_events, office_states, scoped) = (office_events.unwrap(), office_states.unwrap(), scoped.unwrap());
-    for device in devices.iter_mut() {
-        let name = device.name.clone();
-        let role = device.role;
-        let ledger = device.ledger();
-        let profile = ledger.profile().unwrap();
-        let scope: BTreeSet<String> = profile.villages.iter().map(ToString::to_string).collect();
-        let (own, held, states, outbox, cursor) = ledger
-            .store()
-            .read(|conn| {
-                let own = rows(
-                    conn,
-                    &format!("SELECT event_id, device_seq || '' FROM events WHERE device_id = '{}'", profile.device_id),
-                );
-                let held = rows(conn, "SELECT event_id, server_seq || '/' || coalesce(verdict, '') FROM events");
-                let states = rows(conn, "SELECT id, state FROM issues");
-                let outbox: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |row| row.get(0))?;
-                let cursor: String = conn.query_row("SELECT cursor FROM sync_state", [], |row| row.get(0))?;
-                Ok::<_, rusqlite::Error>((own, held, states, outbox, cursor))
-            })
-            .unwrap();
-        assert_eq!(outbox, 0, "seed {seed}: {name}'s outbox did not drain");
-        for event in own.keys() {
-            assert!(office_events.contains_key(event), "seed {seed}: {name}'s event {event} never reached the office");
-        }
-        let in_scope: BTreeMap<&String, &String> = office_events
-            .iter()
-            .filter(|(event, _)| role != Role::Secretary || scoped.get(*event).is_some_and(|v| scope.contains(v)))
-            .collect();
-        let held_ref: BTreeMap<&String, &String> =
-            held.iter().filter(|(event, _)| in_scope.contains_key(event) || !own.contains_key(*event)).collect();
-        assert_eq!(held_ref, in_scope, "seed {seed}: {name} does not hold exactly the office's events for its scope");
-        for (issue, state) in &states {
-            assert_eq!(
-                Some(state),
-                office_states.get(issue),
-                "seed {seed}: {name} folds issue {issue} differently from the office"
-            );
-        }
-        assert!(
-            cursor.ends_with(&format!(".{head}")),
-            "seed {seed}: {name}'s cursor {cursor} is not at the head {head}"
-        );
-    }
-    // Every photo an event brings is at the office, under its hash.
-    let (referenced, present) = store
-        .read(|conn| {
-            let referenced: Vec<String> = conn
-                .prepare("SELECT DISTINCT hash FROM event_photos")?
-                .query_map([], |row| row.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let present = rows(conn, "SELECT hash, coalesce(path, '') FROM office_photos WHERE present = 1");
-            Ok::<_, rusqlite::Error>((referenced, present))
-        })
-        .unwrap();
-    for hash in referenced {
-        let path = present.get(&hash).unwrap_or_else(|| panic!("seed {seed}: photo {hash} never arrived"));
-        let bytes =
-            std::fs::read(office.office.ledger().store().path().unwrap().parent().unwrap().join("photos").join(path))
-                .unwrap();
-        assert_eq!(rectify_core::domain::photo::PhotoHash::of_bytes(&bytes).as_str(), hash, "seed {seed}");
     }
 }
 
