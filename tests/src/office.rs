@@ -206,13 +206,24 @@ pub fn sync(ledger: &Ledger, office: &OfficeProcess) -> rectify_core::Result<Syn
     ledger.sync(&office.transport(), fast_options(), &Quiet)
 }
 
-/// A phone photo taken at a place: a synthetic JPEG carrying the fix and the time.
+/// A phone photo taken at a place just now: a synthetic JPEG carrying the fix and the time.
 pub fn field_photo(dir: &Path, name: &str, seed: u32, lat: f64, lon: f64, size: (usize, usize)) -> PathBuf {
-    let now = chrono::Local::now().fixed_offset();
+    field_photo_at(dir, name, seed, (lat, lon), size, chrono::Local::now().fixed_offset())
+}
+
+/// [`field_photo`] taken at `at` (a device's own clock).
+pub fn field_photo_at(
+    dir: &Path,
+    name: &str,
+    seed: u32,
+    (lat, lon): (f64, f64),
+    size: (usize, usize),
+    at: DateTime<FixedOffset>,
+) -> PathBuf {
     let capture = Capture {
         orientation: 1,
         gps: Some(Gps { lat, lon, alt: Some(20.0), error_m: Some(5.0) }),
-        taken_at: Some(TakenAt { local: now.naive_local(), offset: Some(*now.offset()) }),
+        taken_at: Some(TakenAt { local: at.naive_local(), offset: Some(*at.offset()) }),
         make: Some("Test".into()),
         model: Some("Field phone (synthetic)".into()),
         ..Capture::default()
@@ -221,6 +232,28 @@ pub fn field_photo(dir: &Path, name: &str, seed: u32, lat: f64, lon: f64, size: 
     std::fs::write(&path, rectify_core::photo::synthetic::jpeg(size.0, size.1, seed, 90, Some(&capture)))
         .unwrap_or_else(|err| panic!("{err}"));
     path
+}
+
+/// Reports an issue in the village `code` with one photo taken at its point; returns the issue's state.
+pub fn report_with_photo(
+    ledger: &Ledger,
+    dir: &Path,
+    code: &str,
+    seed: u32,
+    size: (usize, usize),
+) -> rectify_core::domain::issue::IssueState {
+    let (lat, lon) = point_in(ledger, code);
+    let photo = field_photo(dir, &format!("scene-{code}-{seed}.jpg"), seed, lat, lon, size);
+    ledger
+        .report(&rectify_core::ledger::NewReport {
+            category: "village.scattered_garbage".into(),
+            village_code: Some(code.to_string()),
+            lat,
+            lon,
+            photos: vec![photo],
+            ..rectify_core::ledger::NewReport::default()
+        })
+        .unwrap_or_else(|err| panic!("report with a photo in {code}: {err}"))
 }
 
 /// The device's bearer token, for hand-made requests.

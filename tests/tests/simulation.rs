@@ -324,23 +324,8 @@ fn act(device: &mut Device, rng: &mut SplitMix, points: &BTreeMap<String, (f64, 
     let ledger = device.ledger();
     let issues: Vec<IssueId> = ledger.list(&Default::default()).unwrap().into_iter().map(|item| item.id).collect();
     let photo = |rng: &mut SplitMix, code: &str| {
-        let (lat, lon) = points[code];
-        let path = photos.join(format!("{}-{step}.jpg", rng.below(1 << 30)));
-        let capture = rectify_core::photo::exif::Capture {
-            orientation: 1,
-            gps: Some(rectify_core::photo::exif::Gps { lat, lon, alt: None, error_m: Some(5.0) }),
-            taken_at: Some(rectify_core::photo::exif::TakenAt {
-                local: now.naive_local(),
-                offset: Some(*now.offset()),
-            }),
-            ..Default::default()
-        };
-        std::fs::write(
-            &path,
-            rectify_core::photo::synthetic::jpeg(96, 72, rng.below(1 << 30) as u32, 80, Some(&capture)),
-        )
-        .unwrap();
-        path
+        let name = format!("{}-{step}.jpg", rng.below(1 << 30));
+        rectify_tests::office::field_photo_at(photos, &name, rng.below(1 << 30) as u32, points[code], (96, 72), now)
     };
     let pick_issue = |rng: &mut SplitMix| issues.get(rng.below(issues.len().max(1) as u64) as usize).copied();
     let outcome = match (role, rng.below(10)) {

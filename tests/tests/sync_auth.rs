@@ -6,12 +6,12 @@
 use rectify_core::RectifyError;
 use rectify_core::domain::issue::Status;
 use rectify_core::domain::role::Role;
-use rectify_core::ledger::{Command, Ledger, NewReport};
+use rectify_core::ledger::{Command, Ledger};
 use rectify_core::store::events;
 use rectify_core::sync::wire::{PushRequest, PushResponse};
 use rectify_core::sync::{Method, Transport};
 use rectify_tests::office::{
-    OfficeProcess, enrolled_device, point_in, raw_request, record_issues, sync, token_of, village_codes,
+    OfficeProcess, enrolled_device, raw_request, record_issues, sync, token_of, village_codes,
 };
 
 fn office_status(office: &OfficeProcess, issue: rectify_core::ids::IssueId) -> Option<String> {
@@ -78,18 +78,7 @@ fn the_office_refuses_what_a_role_or_village_does_not_allow_and_devices_carry_on
     assert_eq!(inspector.outbox().unwrap().pending_events, 0);
 
     // Photos follow the same scope: the secretary cannot fetch a photo of the other village's issue.
-    let (lat, lon) = point_in(&inspector, theirs);
-    let scene = rectify_tests::office::field_photo(dir.path(), "theirs.jpg", 21, lat, lon, (320, 240));
-    let elsewhere = inspector
-        .report(&NewReport {
-            category: "village.scattered_garbage".into(),
-            village_code: Some(theirs.to_string()),
-            lat,
-            lon,
-            photos: vec![scene],
-            ..NewReport::default()
-        })
-        .unwrap();
+    let elsewhere = rectify_tests::office::report_with_photo(&inspector, dir.path(), theirs, 21, (320, 240));
     assert_eq!(sync(&inspector, &office).unwrap().photos_up, 1);
     let hash = &elsewhere.before_photos[0];
     let fetch = |ledger: &Ledger| {

@@ -11,13 +11,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rectify_core::domain::photo::PhotoHash;
-use rectify_core::ledger::{Ledger, NewReport};
+use rectify_core::ledger::Ledger;
 use rectify_core::sync::wire::{UPLOAD_CHECKSUM, UPLOAD_LENGTH, UPLOAD_OFFSET, chunk_checksum};
 use rectify_core::sync::{HttpRequest, HttpResponse, Method, Quiet, SyncOptions, Transport, TransportError};
 use rectify_tests::SplitMix;
 use rectify_tests::office::{
-    OfficeProcess, enrolled_device, fast_options, field_photo, point_in, raw_request, seed_note, token_of,
-    village_codes,
+    OfficeProcess, enrolled_device, fast_options, raw_request, seed_note, token_of, village_codes,
 };
 
 /// Cuts uploads: sometimes the connection dies partway through a chunk's body, sometimes the chunk lands
@@ -91,19 +90,7 @@ impl<T: Transport> Transport for NoUploads<T> {
 }
 
 fn report_with_photo(ledger: &Ledger, dir: &std::path::Path, seed: u32) -> PhotoHash {
-    let code = &village_codes(1)[0];
-    let (lat, lon) = point_in(ledger, code);
-    let photo = field_photo(dir, &format!("scene-{seed}.jpg"), seed, lat, lon, (1600, 1200));
-    let state = ledger
-        .report(&NewReport {
-            category: "village.scattered_garbage".into(),
-            village_code: Some(code.clone()),
-            lat,
-            lon,
-            photos: vec![photo],
-            ..NewReport::default()
-        })
-        .unwrap();
+    let state = rectify_tests::office::report_with_photo(ledger, dir, &village_codes(1)[0], seed, (1600, 1200));
     state.before_photos[0].clone()
 }
 

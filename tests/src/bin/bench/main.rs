@@ -248,18 +248,25 @@ fn ledger(quick: bool) -> Outcome {
     Ok(())
 }
 
-fn fifty_events(start: DateTime<chrono::FixedOffset>) -> Vec<Event> {
+/// The events one device records for one issue: a report in `village`, then comments, a minute apart, each
+/// naming the one before as its parent; device_seq from `first_seq`.
+pub(crate) fn issue_events(
+    device: DeviceId,
+    author: UserId,
+    village: VillageId,
+    first_seq: u64,
+    count: u64,
+    start: DateTime<chrono::FixedOffset>,
+) -> Vec<Event> {
     let issue = IssueId::new();
-    let device = DeviceId::new();
-    let author = UserId::new();
     let mut hlc = Hlc::default();
-    let mut events: Vec<Event> = Vec::with_capacity(50);
-    for i in 0..50u64 {
+    let mut events: Vec<Event> = Vec::with_capacity(count as usize);
+    for i in 0..count {
         let at = start + Duration::minutes(i as i64);
         hlc = hlc.tick(at);
         let body = if i == 0 {
             EventBody::Reported(Reported {
-                village_id: VillageId::new(),
+                village_id: village,
                 category: "waste.bin_overflowing".into(),
                 location: Location { lat: 36.46, lon: 120.51, accuracy_m: None },
                 note: Some("bins".into()),
@@ -274,16 +281,25 @@ fn fifty_events(start: DateTime<chrono::FixedOffset>) -> Vec<Event> {
             event_id: EventId::new(),
             issue_id: issue,
             device_id: device,
-            device_seq: i + 1,
+            device_seq: first_seq + i,
             author,
             body,
             hlc,
             recorded_at: at,
             parents: events.last().map(|last| vec![last.event_id]).unwrap_or_default(),
             photos: Vec::new(),
-            server_seq: Some(i + 1),
+            server_seq: None,
             verdict: None,
         });
+    }
+    events
+}
+
+/// Fifty events of one issue as the office numbered them, delivered newest first.
+fn fifty_events(start: DateTime<chrono::FixedOffset>) -> Vec<Event> {
+    let mut events = issue_events(DeviceId::new(), UserId::new(), VillageId::new(), 1, 50, start);
+    for event in &mut events {
+        event.server_seq = Some(event.device_seq);
     }
     events.reverse();
     events

@@ -6,11 +6,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use rectify_core::clock::{Hlc, SystemClock};
-use rectify_core::domain::event::{Comment, Event, EventBody, Reported};
+use rectify_core::clock::SystemClock;
+use rectify_core::domain::event::Event;
 use rectify_core::domain::role::Role;
-use rectify_core::domain::validate::Location;
-use rectify_core::ids::{DeviceId, EventId, IssueId, VillageId};
+use rectify_core::ids::{DeviceId, VillageId};
 use rectify_core::ledger::{Command, Ledger, NewReport};
 use rectify_core::store::OpenMode;
 use rectify_core::sync::wire::{PROTOCOL_HEADER, PushRequest, gzip};
@@ -223,64 +222,35 @@ pub fn run(quick: bool) -> Outcome {
         "bytes received by the pulling device (pages, hello, reference data) per event; target <= 150".to_string(),
     );
 
-    ingest(&served, dir.path(), if quick { 20 } else { 100 }, anchor, anchor_name)
+    ingest(&served, if quick { 20 } else { 100 }, anchor, anchor_name)
 }
 
 /// 200 simulated devices pushing prebuilt batches at once; their events are valid (enrolled users,
 /// known villages), so the office judges and stores every one.
-fn ingest(served: &Served, dir: &std::path::Path, per_device: usize, anchor: f64, anchor_name: &str) -> Outcome {
+fn ingest(served: &Served, per_device: usize, anchor: f64, anchor_name: &str) -> Outcome {
     let devices = 200;
     let batch = 25;
     let village: VillageId = {
         let villages = served.office.ledger().villages()?;
         villages.first().map(|view| view.village.id).ok_or("no village")?
     };
-    let _ = dir;
     let mut fleet = Vec::new();
     for n in 0..devices {
         let code = served.office.issue_enrollment(&format!("field-{n}"), Role::Inspector, &[])?;
         let device = DeviceId::new();
         let (token, credential) = served.office.enroll(&code, device)?;
-        let mut events = Vec::new();
-        let mut seq = 0;
-        let mut hlc = Hlc::from_raw(0);
         let now = chrono::Utc::now().fixed_offset();
+        let mut events = Vec::with_capacity(per_device);
         while events.len() < per_device {
-            let issue = IssueId::new();
-            for kind in 0..5 {
-                if events.len() == per_device {
-                    break;
-                }
-                seq += 1;
-                hlc = hlc.tick(now);
-                let body = if kind == 0 {
-                    EventBody::Reported(Reported {
-                        village_id: village,
-                        category: "waste.bin_overflowing".into(),
-                        location: Location::new(36.383, 120.453, Some(5.0))?,
-                        note: None,
-                        deadline: chrono::Utc::now() + chrono::Duration::days(1),
-                        catalogue_version: 1,
-                        placement: None,
-                    })
-                } else {
-                    EventBody::Comment(Comment { text: format!("seen again ({kind})") })
-                };
-                events.push(Event {
-                    event_id: EventId::new(),
-                    issue_id: issue,
-                    device_id: device,
-                    device_seq: seq,
-                    author: credential.user_id,
-                    body,
-                    hlc,
-                    recorded_at: now,
-                    parents: Vec::new(),
-                    photos: Vec::new(),
-                    server_seq: None,
-                    verdict: None,
-                });
-            }
+            let count = (per_device - events.len()).min(5) as u64;
+            events.extend(crate::issue_events(
+                device,
+                credential.user_id,
+                village,
+                events.len() as u64 + 1,
+                count,
+                now,
+            ));
         }
         let bodies: Vec<Vec<u8>> = events
             .chunks(batch)
