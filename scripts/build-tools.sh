@@ -12,6 +12,8 @@ command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
 if [ "${1:-}" = "--for-tests" ]; then
     # The photo tests compare with exiftool; the photo benchmark's anchor is vipsthumbnail.
     command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
+    # libFuzzer (scripts/fuzz.sh) is C++.
+    command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
     command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
 fi
 if ((${#need_apt[@]})); then

@@ -23,6 +23,13 @@ echo "== cargo test"
 # The tools were installed above, so a test that compares with one must not skip for lack of it.
 RECTIFY_REQUIRE_TOOLS=1 cargo test --workspace --locked
 
+echo "== the deterministic simulation, CI-sized (release build; a failure prints its seed)"
+RECTIFY_SIM_SEEDS="${RECTIFY_SIM_SEEDS:-0..300}" cargo test --release --locked -p rectify-tests --test simulation -- --nocapture \
+    | grep -E "^seeds|^test result"
+
+echo "== fuzzing: every decoder that reads outside input, ${FUZZ_SECONDS:-20} s each"
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" ./scripts/fuzz.sh
+
 echo "== benchmark harness smoke runs (small sizes; real numbers come from 'bench -- <suite>')"
 cargo run --release --locked -p rectify-tests --bin bench -- ledger --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- photo --quick >/dev/null

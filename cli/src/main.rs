@@ -164,6 +164,25 @@ enum Verb {
     },
     /// Add a comment to an issue.
     Comment { issue: String, text: String },
+    /// Correct an open issue's category, note, location or deadline. An edit made without seeing
+    /// another's edit of the same field shows as a conflict on the issue; both values are kept.
+    Edit {
+        issue: String,
+        /// A problem-type code (see `categories`).
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// The corrected place, as LAT,LON.
+        #[arg(long, value_name = "LAT,LON", value_parser = parse_lat_lon, allow_hyphen_values = true)]
+        at: Option<(f64, f64)>,
+        /// The fix's accuracy in metres, with --at.
+        #[arg(long, requires = "at")]
+        accuracy: Option<f64>,
+        /// A new deadline (YYYY-MM-DD, the end of that day on this device).
+        #[arg(long)]
+        deadline: Option<chrono::NaiveDate>,
+    },
     /// The task categories and problem types with their codes.
     Categories,
     /// Manage the villages this device knows: add, import (division CSV or boundary GeoJSON), recode, list.
@@ -374,6 +393,12 @@ fn parse_role(text: &str) -> std::result::Result<Role, String> {
 
 fn parse_status(text: &str) -> std::result::Result<Status, String> {
     text.parse()
+}
+
+fn parse_lat_lon(text: &str) -> std::result::Result<(f64, f64), String> {
+    let (lat, lon) = text.split_once(',').ok_or_else(|| format!("`{text}` is not LAT,LON"))?;
+    let number = |part: &str| part.trim().parse::<f64>().map_err(|err| format!("`{part}` in `{text}`: {err}"));
+    Ok((number(lat)?, number(lon)?))
 }
 
 fn issue_id(text: &str) -> Result<IssueId> {
@@ -620,6 +645,11 @@ fn command_of<'v>(ledger: &Ledger, verb: &'v Verb) -> Result<(&'v String, Comman
             (issue, Command::Withdraw { duplicate_of, note: note.clone() }, "withdrawn")
         }
         Verb::Comment { issue, text } => (issue, Command::Comment { text: text.clone() }, "commented"),
+        Verb::Edit { issue, category, note, at, accuracy, deadline } => {
+            let deadline = deadline.map(|day| ledger.end_of_local_day(day)).transpose()?;
+            let location = at.map(|(lat, lon)| (lat, lon, *accuracy));
+            (issue, Command::Edit { category: category.clone(), note: note.clone(), location, deadline }, "edited")
+        }
         _ => return Err(RectifyError::invalid("not an issue command")),
     })
 }

@@ -202,7 +202,8 @@ impl Printer {
             println!("  reworked   {} time(s)", state.rework_count);
         }
         for conflict in &state.conflicts {
-            println!("  conflict   {} {}: {}", conflict.kind, short(conflict.event_id), conflict.reason);
+            let by = conflict.superseded_by.map(|other| format!(" (by {})", short(other))).unwrap_or_default();
+            println!("  conflict   {} {}: {}{by}", conflict.kind, short(conflict.event_id), conflict.reason);
         }
         if !detail.photos.is_empty() {
             println!("Photos:");
@@ -224,6 +225,10 @@ impl Printer {
                 EventBody::Rejected(body) => body.reason.clone(),
                 EventBody::Reopened(body) => body.reason.clone(),
                 EventBody::Comment(body) => body.text.clone(),
+                EventBody::Edited(body) => {
+                    let fields: Vec<&str> = body.fields().into_iter().map(|field| field.as_str()).collect();
+                    format!("changed {}", fields.join(", "))
+                }
                 EventBody::Withdrawn(body) => format!("{:?}", body.reason),
                 EventBody::Unknown { version, .. } => format!("(from a newer app, version {version})"),
                 _ => String::new(),

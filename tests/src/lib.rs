@@ -79,5 +79,7 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
+pub mod fuzz;
+pub mod inproc;
 pub mod invariants;
 pub mod office;

@@ -116,6 +116,10 @@ fn processes_killed_at_random_leave_nothing_lost_or_doubled() {
                             .then(|| items[rng.below(items.len() as u64) as usize]["id"].as_str().unwrap().to_string())
                     });
                     match (phone.role, pick) {
+                        // Corrections race with the acceptor's: both inspectors and the acceptor edit notes.
+                        ("inspector" | "acceptor", Some(issue)) if rng.below(4) == 0 => {
+                            rectify(&phone.db, &["edit", &issue, "--note", &format!("corrected by {index} at {step}")]);
+                        }
                         ("inspector", _) => {
                             rectify(
                                 &phone.db,

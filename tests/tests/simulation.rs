@@ -11,6 +11,10 @@
 //! number of rounds; cursors and tallies match the office; every photo referenced is at the office under
 //! its hash.
 //!
+//! The network also holds requests back and delivers them after later ones (the device saw a timeout),
+//! and apps are upgraded mid-run: a device's or the office's file is put back to what the previous release
+//! (schema 6) would have written, and the new build migrates it on the next open.
+//!
 //! Seeds: `RECTIFY_SIM_SEEDS=START..END` (default `0..12`); a failure prints its seed.
 
 #![allow(clippy::unwrap_used)]
@@ -26,13 +30,14 @@ use rectify_core::ids::IssueId;
 use rectify_core::ledger::{Command, Ledger, NewReport};
 use rectify_core::store::OpenMode;
 use rectify_core::sync::{HttpRequest, HttpResponse, Quiet, RetryPolicy, SyncOptions, Transport, TransportError};
-use rectify_office::Office;
 use rectify_tests::SplitMix;
+use rectify_tests::inproc::OfficeNode;
 
 /// What the simulated network did, by kind.
 #[derive(Debug, Default, Clone)]
 struct Faults {
     dropped: u64,
+    delayed: u64,
     answers_lost: u64,
     doubled: u64,
     stale_replays: u64,
@@ -41,43 +46,8 @@ struct Faults {
     crashes_mid_sync: u64,
     office_crashes: u64,
     clock_jumps_back: u64,
-}
-
-/// The office as a process would hold it: opened from its directory, with its router.
-struct OfficeNode {
-    office: Arc<Office>,
-    router: axum::Router,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl OfficeNode {
-    fn open(dir: &Path) -> Self {
-        let office = Office::open(dir).unwrap();
-        let router = rectify_office::http::router(office.clone());
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        Self { office, router, runtime }
-    }
-
-    fn deliver(&self, request: &HttpRequest) -> HttpResponse {
-        use tower::ServiceExt;
-        let mut builder = axum::http::Request::builder().method(request.method.as_str()).uri(&request.path);
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let built = builder.body(axum::body::Body::from(request.body.clone())).unwrap();
-        let router = self.router.clone();
-        self.runtime.block_on(async move {
-            let response = router.oneshot(built).await.unwrap();
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or_default().to_string()))
-                .collect();
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec();
-            HttpResponse { status, headers, body }
-        })
-    }
+    device_upgrades: u64,
+    office_upgrades: u64,
 }
 
 /// The network between one device and the office.
@@ -88,6 +58,8 @@ struct Network {
     healthy: bool,
     /// Requests this device sent earlier, some of which arrive again much later.
     sent: Mutex<Vec<HttpRequest>>,
+    /// Requests held back by the network, delivered later, after requests sent after them.
+    held: Mutex<Vec<HttpRequest>>,
     /// Requests left before the device "crashes" in the middle of this sync.
     budget: Mutex<Option<u32>>,
 }
@@ -108,6 +80,20 @@ impl Transport for Network {
         }
         let office = self.office.lock().unwrap();
         let mut faults = self.faults.lock().unwrap();
+        if self.roll(40) {
+            let late = {
+                let mut held = self.held.lock().unwrap();
+                (!held.is_empty()).then(|| held.remove(0))
+            };
+            if let Some(late) = late {
+                let _ = office.deliver(&late);
+            }
+        }
+        if self.roll(4) {
+            faults.delayed += 1;
+            self.held.lock().unwrap().push(request.clone());
+            return Err(TransportError::TimedOut);
+        }
         if self.roll(3) {
             let old = {
                 let sent = self.sent.lock().unwrap();
@@ -182,11 +168,32 @@ const VILLAGES: usize = 3;
 struct Outcome {
     events: u64,
     faults: Faults,
+    /// Conflicts shown at the office: edits replaced without being seen, and events that did not take effect.
+    replaced_edits: u64,
+    other_conflicts: u64,
+}
+
+/// Counts the office's conflicts: (edits replaced by a concurrent edit, everything else).
+fn conflicts_at(office: &Path) -> (u64, u64) {
+    let db =
+        rusqlite::Connection::open_with_flags(office.join("office.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    db.query_row(
+        "SELECT coalesce(sum(json_extract(conflict.value, '$.superseded_by') IS NOT NULL), 0),
+                coalesce(sum(json_extract(conflict.value, '$.superseded_by') IS NULL), 0)
+         FROM issues, json_each(issues.state, '$.conflicts') AS conflict",
+        [],
+        |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+    )
+    .unwrap()
 }
 
 fn run(seed: u64) -> Outcome {
     let mut rng = SplitMix::new(seed);
-    let dir = tempfile::tempdir().unwrap();
+    // Memory-backed when the machine has it: the simulation checks logic, not durability (the crash tests
+    // do that on disk), and fsync would otherwise take most of the time.
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
     let office_dir = dir.path().join("office");
     let node = OfficeNode::open(&office_dir);
     let file = rectify_tests::office::villages_geojson(dir.path(), VILLAGES);
@@ -216,6 +223,7 @@ fn run(seed: u64) -> Outcome {
             faults: faults.clone(),
             healthy: true,
             sent: Mutex::new(Vec::new()),
+            held: Mutex::new(Vec::new()),
             budget: Mutex::new(None),
         };
         let ledger = Ledger::open(&path, OpenMode::CreateIfMissing, clock.clone()).unwrap();
@@ -243,6 +251,19 @@ fn run(seed: u64) -> Outcome {
             device.clock.advance(Duration::hours(-(rng.below(48) as i64) - 1));
             faults.lock().unwrap().clock_jumps_back += 1;
         }
+        // An app upgrade: the file is as the previous release left it, and the new build migrates it.
+        if rng.below(100) < 2 {
+            if rng.below(3) == 0 {
+                let mut node = office.lock().unwrap();
+                rectify_core::store::fixtures::as_release_6(&office_dir.join("office.db")).unwrap();
+                *node = OfficeNode::open(&office_dir);
+                faults.lock().unwrap().office_upgrades += 1;
+            } else {
+                device.ledger = None;
+                rectify_core::store::fixtures::as_release_6(&device.path).unwrap();
+                faults.lock().unwrap().device_upgrades += 1;
+            }
+        }
         match rng.below(100) {
             0..=54 => act(device, &mut rng, &points, &photos_dir, step),
             55..=84 => {
@@ -260,6 +281,8 @@ fn run(seed: u64) -> Outcome {
                     .take()
                     .unwrap_or_else(|| Ledger::open(&device.path, OpenMode::MustExist, device.clock.clone()).unwrap());
                 let _ = ledger.sync(&device.network, options(), &Quiet);
+                let label = format!("seed {seed}, step {step}");
+                rectify_tests::invariants::check_cursor(&label, &office_dir, &device.path);
                 if crash_mid_sync {
                     *device.network.budget.lock().unwrap() = None;
                     faults.lock().unwrap().crashes_mid_sync += 1;
@@ -284,10 +307,13 @@ fn run(seed: u64) -> Outcome {
         }
     }
 
-    // Heal, stop writing, sync until quiet.
+    // Heal (what the network still held arrives now), stop writing, sync until quiet.
     for device in &mut devices {
         device.network.healthy = true;
         device.offline_for = 0;
+        for late in std::mem::take(&mut *device.network.held.lock().unwrap()) {
+            let _ = office.lock().unwrap().deliver(&late);
+        }
     }
     let mut rounds = 0;
     loop {
@@ -313,7 +339,8 @@ fn run(seed: u64) -> Outcome {
     let devices: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     let events = rectify_tests::invariants::check_converged(&format!("seed {seed}"), &office_dir, &devices);
     let faults = faults.lock().unwrap().clone();
-    Outcome { events: events as u64, faults }
+    let (replaced_edits, other_conflicts) = conflicts_at(&office_dir);
+    Outcome { events: events as u64, faults, replaced_edits, other_conflicts }
 }
 
 /// One random local action; refusals (role, state machine) are part of the game.
@@ -348,6 +375,17 @@ fn act(device: &mut Device, rng: &mut SplitMix, points: &BTreeMap<String, (f64, 
                 })
                 .map(|_| ())
         }
+        (Role::Inspector, 8) | (Role::Acceptor, 9) => match pick_issue(rng) {
+            Some(issue) => {
+                let (note, category) = match rng.below(3) {
+                    0 => (Some(format!("corrected at step {step}")), None),
+                    1 => (None, Some("village.scattered_garbage".to_string())),
+                    _ => (Some(format!("moved a little at step {step}")), Some("village.scattered_garbage".into())),
+                };
+                ledger.act(issue, &Command::Edit { category, note, location: None, deadline: None }).map(|_| ())
+            }
+            None => Ok(()),
+        },
         (Role::Inspector, 6..=7) => match pick_issue(rng) {
             Some(issue) => ledger
                 .act(issue, &Command::Withdraw { duplicate_of: None, note: Some("false alarm".into()) })
@@ -403,11 +441,14 @@ fn seeds() -> std::ops::Range<u64> {
 fn devices_and_office_converge_under_faults() {
     let mut total = Faults::default();
     let mut events = 0;
+    let (mut replaced_edits, mut other_conflicts) = (0, 0);
     let seeds = seeds();
     for seed in seeds.clone() {
         println!("seed {seed}");
         let outcome = run(seed);
         events += outcome.events;
+        replaced_edits += outcome.replaced_edits;
+        other_conflicts += outcome.other_conflicts;
         let f = outcome.faults;
         total.dropped += f.dropped;
         total.answers_lost += f.answers_lost;
@@ -418,6 +459,12 @@ fn devices_and_office_converge_under_faults() {
         total.crashes_mid_sync += f.crashes_mid_sync;
         total.office_crashes += f.office_crashes;
         total.clock_jumps_back += f.clock_jumps_back;
+        total.delayed += f.delayed;
+        total.device_upgrades += f.device_upgrades;
+        total.office_upgrades += f.office_upgrades;
     }
-    println!("seeds {seeds:?}: {events} events at the office; faults {total:?}");
+    println!(
+        "seeds {seeds:?}: {events} events at the office; conflicts shown: {replaced_edits} replaced edits, \
+         {other_conflicts} events that did not take effect; faults {total:?}"
+    );
 }

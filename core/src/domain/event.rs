@@ -3,6 +3,8 @@
 //! happened. Bodies are versioned per kind, and a kind or version this build does not know is kept
 //! verbatim as [`EventBody::Unknown`] so that a newer app's events are never dropped.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -115,6 +117,41 @@ pub struct Edited {
     pub location: Option<Location>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// For each field changed, the earlier edit of it that the author saw (absent: the value as reported).
+    /// An edit that replaces a value its author never saw is a concurrent edit, shown as a conflict.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replaces: BTreeMap<EditField, EventId>,
+}
+
+/// A field of an issue that an edit may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EditField {
+    Category,
+    Note,
+    Location,
+    Deadline,
+}
+
+impl EditField {
+    pub const ALL: [EditField; 4] = [EditField::Category, EditField::Note, EditField::Location, EditField::Deadline];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EditField::Category => "category",
+            EditField::Note => "note",
+            EditField::Location => "location",
+            EditField::Deadline => "deadline",
+        }
+    }
+}
+
+impl Edited {
+    /// The fields this edit changes, in a fixed order.
+    pub fn fields(&self) -> Vec<EditField> {
+        let changed = [self.category.is_some(), self.note.is_some(), self.location.is_some(), self.deadline.is_some()];
+        EditField::ALL.into_iter().zip(changed).filter(|(_, changed)| *changed).map(|(field, _)| field).collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

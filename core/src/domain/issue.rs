@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::event::{Event, EventBody, OrderKey, Verdict, WithdrawReason};
+use crate::domain::event::{EditField, Event, EventBody, OrderKey, Verdict, WithdrawReason};
 use crate::domain::photo::PhotoHash;
 use crate::domain::validate::Location;
 use crate::ids::{EventId, IssueId, UserId, VillageId};
@@ -118,6 +118,10 @@ pub struct Conflict {
     pub kind: String,
     pub author: UserId,
     pub reason: String,
+    /// For an edit whose value was replaced by a concurrent edit (one made without seeing it): that edit.
+    /// The replaced value is in `reason`; both events stay in the ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<EventId>,
 }
 
 /// Everything known about one issue now.
@@ -144,6 +148,9 @@ pub struct IssueState {
     /// Events of kinds this build does not know, kept and counted.
     pub unknown_event_count: u32,
     pub conflicts: Vec<Conflict>,
+    /// The edit that set each edited field's current value (fields never edited are as reported).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_edits: BTreeMap<EditField, Stamp>,
     pub event_count: u32,
     /// Events no other event names as a parent: what a new local event will list as its parents.
     pub heads: Vec<EventId>,
@@ -195,6 +202,7 @@ impl IssueState {
                     comment_count: 0,
                     unknown_event_count: 0,
                     conflicts: Vec::new(),
+                    last_edits: BTreeMap::new(),
                     event_count: 1,
                     heads: vec![event.event_id],
                     applied_through: event.order_key(),
@@ -219,6 +227,24 @@ impl IssueState {
             EventBody::Edited(body) => {
                 if !current.status.on_negative_list() {
                     return Err(illegal("edit", "reopen it first"));
+                }
+                for field in body.fields() {
+                    if let Some(previous) = current.last_edits.get(&field)
+                        && body.replaces.get(&field) != Some(&previous.event_id)
+                    {
+                        next.conflicts.push(Conflict {
+                            event_id: previous.event_id,
+                            kind: "edited".to_string(),
+                            author: previous.by,
+                            reason: format!(
+                                "its {} ({}) was replaced by an edit made without seeing it",
+                                field.as_str(),
+                                current.field_text(field)
+                            ),
+                            superseded_by: Some(event.event_id),
+                        });
+                    }
+                    next.last_edits.insert(field, stamp.clone());
                 }
                 if let Some(category) = &body.category {
                     next.category = category.clone();
@@ -328,12 +354,23 @@ impl IssueState {
         }
     }
 
+    /// The current value of an editable field, as a person would read it.
+    pub fn field_text(&self, field: EditField) -> String {
+        match field {
+            EditField::Category => self.category.clone(),
+            EditField::Note => self.note.clone().unwrap_or_else(|| "no note".to_string()),
+            EditField::Location => format!("{:.6},{:.6}", self.location.lat, self.location.lon),
+            EditField::Deadline => self.deadline.to_rfc3339(),
+        }
+    }
+
     fn record_conflict(&mut self, event: &Event, reason: String) {
         self.conflicts.push(Conflict {
             event_id: event.event_id,
             kind: event.body.kind().to_string(),
             author: event.author,
             reason,
+            superseded_by: None,
         });
         self.note_applied(event);
     }

@@ -95,6 +95,42 @@ fn reject(reason: &str) -> EventBody {
     EventBody::Rejected(Rejected { reason: reason.into() })
 }
 
+fn edit_note(text: &str, replaces: Option<EventId>) -> EventBody {
+    EventBody::Edited(Edited {
+        note: Some(text.into()),
+        replaces: replaces.map(|seen| (EditField::Note, seen)).into_iter().collect(),
+        ..Edited::default()
+    })
+}
+
+#[test]
+fn concurrent_edits_of_one_field_keep_both_values_visible() {
+    let mut script = Script::new(2);
+    script.report();
+    // Two devices correct the note, neither having seen the other's correction.
+    let first = script.push(0, edit_note("two bins", None), Some(2));
+    let second = script.push(1, edit_note("three bins", None), Some(3));
+    let state = script.state();
+    assert_eq!(state.note.as_deref(), Some("three bins"), "the office's order decides the value");
+    assert_eq!(state.conflicts.len(), 1, "{:?}", state.conflicts);
+    let conflict = &state.conflicts[0];
+    assert_eq!((conflict.event_id, conflict.superseded_by), (first, Some(second)));
+    assert!(conflict.reason.contains("two bins"), "the replaced value is kept: {}", conflict.reason);
+    assert_eq!(state.last_edits[&EditField::Note].event_id, second);
+
+    // An edit that saw the last one replaces it quietly; an edit of another field is no conflict either.
+    let third = script.push(0, edit_note("three bins, one broken", Some(second)), Some(4));
+    script.push(
+        1,
+        EventBody::Edited(Edited { category: Some("waste.bin_broken".into()), ..Edited::default() }),
+        Some(5),
+    );
+    let state = script.state();
+    assert_eq!(state.conflicts.len(), 1, "{:?}", state.conflicts);
+    assert_eq!(state.last_edits[&EditField::Note].event_id, third);
+    assert_eq!(state.category, "waste.bin_broken");
+}
+
 #[test]
 fn the_happy_path_ends_accepted() {
     let mut script = Script::new(1);

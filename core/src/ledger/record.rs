@@ -37,14 +37,41 @@ pub struct NewReport {
 /// Something done to an existing issue.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Assign { deadline: Option<DateTime<Utc>> },
-    AttachPhotos { photos: Vec<PathBuf>, note: Option<String> },
-    StrikeOff { photos: Vec<PathBuf>, note: Option<String> },
-    Accept { note: Option<String> },
-    Reject { reason: String },
-    Reopen { reason: String },
-    Withdraw { duplicate_of: Option<IssueId>, note: Option<String> },
-    Comment { text: String },
+    Assign {
+        deadline: Option<DateTime<Utc>>,
+    },
+    AttachPhotos {
+        photos: Vec<PathBuf>,
+        note: Option<String>,
+    },
+    StrikeOff {
+        photos: Vec<PathBuf>,
+        note: Option<String>,
+    },
+    Accept {
+        note: Option<String>,
+    },
+    Reject {
+        reason: String,
+    },
+    Reopen {
+        reason: String,
+    },
+    Withdraw {
+        duplicate_of: Option<IssueId>,
+        note: Option<String>,
+    },
+    Comment {
+        text: String,
+    },
+    /// Corrects what the report said. Only the fields given change; at least one must be given.
+    Edit {
+        category: Option<String>,
+        note: Option<String>,
+        /// Latitude, longitude and the fix's accuracy in metres.
+        location: Option<(f64, f64, Option<f64>)>,
+        deadline: Option<DateTime<Utc>>,
+    },
 }
 
 /// Several operations in one transaction: all are written, or none.
@@ -197,12 +224,50 @@ impl Batch<'_> {
                 let text = validate::text("comment", text, MAX_NOTE_CHARS)?;
                 (EventBody::Comment(Comment { text }), &[])
             }
+            Command::Edit { category, note: text, location, deadline } => {
+                (EventBody::Edited(self.edit(&state, category.as_deref(), text.as_ref(), *location, *deadline)?), &[])
+            }
         };
         check_photo_count(photo_paths.len())?;
         self.check(&state, &body)?;
         let role = PhotoRole::of(&body);
         let photos = self.store_photos(photo_paths, Some(&state), role)?;
         self.append(issue, Some(state), body, photos)
+    }
+
+    /// Validates an edit and notes, for each field it changes, the edit of it this device last saw.
+    fn edit(
+        &self,
+        state: &IssueState,
+        category: Option<&str>,
+        text: Option<&String>,
+        location: Option<(f64, f64, Option<f64>)>,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Result<Edited> {
+        let category = match category {
+            Some(code) => Some(self.ledger.catalogue.problem_type(code)?.1.code.clone()),
+            None => None,
+        };
+        let location = location.map(|(lat, lon, accuracy)| Location::new(lat, lon, accuracy)).transpose()?;
+        if let Some(deadline) = deadline
+            && deadline <= state.reported.at
+        {
+            return Err(RectifyError::invalid(format!(
+                "the deadline {} is before the issue was reported ({})",
+                deadline.to_rfc3339(),
+                state.reported.at.to_rfc3339()
+            )));
+        }
+        let mut edited = Edited { category, note: note(text)?, location, deadline, ..Edited::default() };
+        if edited.fields().is_empty() {
+            return Err(RectifyError::invalid("say what to change: a category, a note, a location or a deadline"));
+        }
+        edited.replaces = edited
+            .fields()
+            .into_iter()
+            .filter_map(|field| state.last_edits.get(&field).map(|stamp| (field, stamp.event_id)))
+            .collect();
+        Ok(edited)
     }
 
     fn check(&self, state: &IssueState, body: &EventBody) -> Result<()> {

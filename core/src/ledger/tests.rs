@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration};
 use super::*;
 use crate::RectifyError;
 use crate::clock::ManualClock;
-use crate::domain::event::EventBody;
+use crate::domain::event::{EditField, EventBody};
 use crate::domain::evidence::EvidenceFlag;
 use crate::domain::issue::{IssueState, Status};
 use crate::ids::IssueId;
@@ -684,4 +684,88 @@ fn a_recorded_walk_is_filtered_packed_and_covers_the_village_it_crossed() {
     let points = f.ledger.track_points(stopped.id).unwrap();
     assert_eq!(points.len() as u64, stopped.points);
     assert_eq!(f.ledger.tracks().unwrap().len(), 2);
+}
+
+fn edit_note(f: &Fixture, issue: IssueId, text: &str) -> Result<IssueState> {
+    f.ledger.act(issue, &Command::Edit { category: None, note: Some(text.into()), location: None, deadline: None })
+}
+
+#[test]
+fn edits_change_only_the_fields_given_and_name_the_edit_they_replace() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    let first = edit_note(&f, issue, "bins by the pond, two of them").unwrap();
+    let first_edit = first.last_edits[&EditField::Note].event_id;
+    assert_eq!(first.note.as_deref(), Some("bins by the pond, two of them"));
+    assert_eq!(first.category, "waste.bin_overflowing");
+    let moved = f
+        .ledger
+        .act(
+            issue,
+            &Command::Edit {
+                category: None,
+                note: Some("three bins".into()),
+                location: Some((36.4601, 120.5101, Some(4.0))),
+                deadline: None,
+            },
+        )
+        .unwrap();
+    assert!(moved.conflicts.is_empty(), "an edit that saw the last one is no conflict: {:?}", moved.conflicts);
+    assert_eq!((moved.location.lat, moved.location.lon), (36.4601, 120.5101));
+    let events = f.ledger.issue(issue).unwrap().events;
+    let EventBody::Edited(body) = &events.last().unwrap().body else { panic!("not an edit") };
+    assert_eq!(body.replaces.get(&EditField::Note), Some(&first_edit));
+    assert_eq!(body.replaces.get(&EditField::Location), None, "the location was never edited before");
+
+    let nothing = refused_without_trace(&f, |ledger| {
+        ledger.act(issue, &Command::Edit { category: None, note: None, location: None, deadline: None })
+    });
+    assert!(nothing.to_string().contains("say what to change"), "{nothing}");
+    let unknown = refused_without_trace(&f, |ledger| {
+        ledger.act(
+            issue,
+            &Command::Edit { category: Some("waste.nonsense".into()), note: None, location: None, deadline: None },
+        )
+    });
+    assert!(matches!(unknown, RectifyError::InvalidInput { .. } | RectifyError::NotFound { .. }), "{unknown}");
+    let early = refused_without_trace(&f, |ledger| {
+        let deadline = Some(f.clock.now().to_utc() - Duration::days(2));
+        ledger.act(issue, &Command::Edit { category: None, note: None, location: None, deadline })
+    });
+    assert!(early.to_string().contains("before the issue was reported"), "{early}");
+    let nowhere = refused_without_trace(&f, |ledger| {
+        ledger.act(
+            issue,
+            &Command::Edit { category: None, note: None, location: Some((95.0, 0.0, None)), deadline: None },
+        )
+    });
+    assert!(matches!(nowhere, RectifyError::InvalidInput { .. }), "{nowhere}");
+}
+
+#[test]
+fn an_upgraded_release_6_file_is_folded_again_with_its_edits_and_outbox_intact() {
+    let f = fixture();
+    f.become_(Role::Inspector, &[]);
+    let issue = f.report();
+    let edited = edit_note(&f, issue, "moved to the lane").unwrap();
+    let outbox = f.ledger.outbox().unwrap();
+    let Fixture { _dir, path, clock, ledger } = f;
+    drop(ledger);
+    crate::store::fixtures::as_release_6(&path).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        let state: String = conn.query_row("SELECT state FROM issues", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, 6);
+        assert!(!state.contains("last_edits"), "the release-6 file still has the new fold's fields");
+    }
+    let ledger = Ledger::open(&path, OpenMode::MustExist, clock).unwrap();
+    let upgraded = ledger.issue(issue).unwrap().state;
+    assert_eq!(upgraded, edited, "the upgrade did not fold the issue again");
+    assert_eq!(format!("{:?}", ledger.outbox().unwrap()), format!("{outbox:?}"), "the upgrade changed the outbox");
+    let again = ledger
+        .act(issue, &Command::Edit { category: None, note: Some("in the lane".into()), location: None, deadline: None })
+        .unwrap();
+    assert!(again.conflicts.is_empty(), "after the upgrade the device still knows its own edit: {:?}", again.conflicts);
 }

@@ -109,6 +109,18 @@ impl Source {
         fs::File::open(path)
             .and_then(|file| file.take(MAX_PHOTO_BYTES + 1).read_to_end(&mut bytes))
             .map_err(unreadable)?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// A photo already in memory (`path` names it in errors), checked as [`Source::read`] checks a file.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, PhotoError> {
+        if bytes.len() as u64 > MAX_PHOTO_BYTES {
+            return Err(PhotoError::TooLarge {
+                path: path.to_path_buf(),
+                size: bytes.len() as u64,
+                max: MAX_PHOTO_BYTES,
+            });
+        }
         jpeg::require_jpeg(&bytes).map_err(|reason| PhotoError::Rejected { path: path.to_path_buf(), reason })?;
         let cleaned = jpeg::without_stray_bytes(&bytes);
         Ok(Self { path: path.to_path_buf(), sha256: PhotoHash::of_bytes(&bytes), bytes, cleaned })

@@ -153,3 +153,34 @@ pub fn build_v1(path: &Path, issues: usize) -> Result<V1Fixture, StoreError> {
     tx.commit()?;
     Ok(V1Fixture { pending, ..fixture })
 }
+
+/// Rewrites a closed database as release 6 (schema version 6) would have left it after the same events:
+/// issue states without what the version-7 fold adds (the edit behind each field, and the conflicts of
+/// edits replaced without being seen), and `user_version` 6. Opening it again runs the version-7 step on
+/// whatever unsynced work, cursor and photos it holds; the simulation does this in the middle of a run.
+pub fn as_release_6(path: &Path) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version != 7 {
+        return Err(StoreError::Corrupt(format!("as_release_6 needs a version-7 file, not version {version}")));
+    }
+    let tx = conn.transaction()?;
+    let states: Vec<(String, String)> = tx
+        .prepare("SELECT id, state FROM issues")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, state) in states {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&state).map_err(|err| StoreError::Corrupt(format!("issue {id}: {err}")))?;
+        if let Some(object) = value.as_object_mut() {
+            object.remove("last_edits");
+            if let Some(serde_json::Value::Array(conflicts)) = object.get_mut("conflicts") {
+                conflicts.retain(|conflict| conflict.get("superseded_by").is_none());
+            }
+        }
+        tx.execute("UPDATE issues SET state = ?1 WHERE id = ?2", params![value.to_string(), id])?;
+    }
+    tx.pragma_update(None, "user_version", 6)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -40,6 +40,30 @@ pub fn save_state(tx: &Transaction<'_>, state: &IssueState) -> rusqlite::Result<
     Ok(())
 }
 
+/// Folds the `touched` issues again from every event held: the state is rewritten, or forgotten when no
+/// report stands among the events (the office refused it).
+pub fn refold(tx: &Transaction<'_>, touched: impl IntoIterator<Item = IssueId>) -> rusqlite::Result<()> {
+    let unique: std::collections::BTreeSet<IssueId> = touched.into_iter().collect();
+    for issue in unique {
+        let history = super::events::for_issue(tx, issue)?;
+        match IssueState::fold(&history) {
+            Some(state) => save_state(tx, &state)?,
+            None => delete_state(tx, issue)?,
+        }
+    }
+    Ok(())
+}
+
+/// Folds every issue again, as after a change to how events fold (a migration step) or to their order.
+pub fn refold_all(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let all: Vec<IssueId> = tx
+        .prepare("SELECT DISTINCT issue_id FROM events")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
+        .collect();
+    refold(tx, all)
+}
+
 /// Forgets an issue's state (its report was refused by the office); its events stay.
 pub fn delete_state(tx: &Transaction<'_>, id: IssueId) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM issues WHERE id = ?1")?.execute([id.to_string()])?;

@@ -229,8 +229,18 @@ CREATE TABLE reference_data (
 );
 "#;
 
+/// Version 7: edits note which earlier edit of each field they replace, and an issue keeps the edit behind
+/// each field's value, so concurrent edits show as conflicts. No table changes: every issue is folded again
+/// so states written by older builds gain what the new fold keeps.
+const V7: &str = "-- every issue is folded again (see REFOLD_AFTER)";
+
 /// Every step, in order; the index plus one is the version the step produces.
-pub const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+
+/// Versions whose step also folds every issue again, in the same transaction, because the fold changed.
+/// The refold runs this build's queries, so a later step that reshapes `events` or `issues` must refold
+/// itself rather than rely on an earlier one.
+const REFOLD_AFTER: &[u32] = &[7];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = STEPS.len() as u32;
@@ -249,6 +259,9 @@ pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<(), StoreError> 
     let result = (found..target).try_for_each(|version| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(STEPS[version as usize])?;
+        if REFOLD_AFTER.contains(&(version + 1)) {
+            super::issues::refold_all(&tx)?;
+        }
         let violations: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))?;
         if violations > 0 {
             return Err(StoreError::Corrupt(format!(

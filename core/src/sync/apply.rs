@@ -1,7 +1,7 @@
 //! What the device does with the office's answers, each in one transaction: push verdicts, pull pages,
 //! reference data. An issue's state is folded again whenever its events or their order changed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::domain::category::Catalogue;
 use crate::domain::event::{Event, EventBody, Verdict};
@@ -9,7 +9,7 @@ use crate::domain::issue::IssueState;
 use crate::ids::{IssueId, VillageId};
 use crate::store::profile::{self, Counters};
 use crate::store::sync::Pulled;
-use crate::store::{boundaries, events, issues, photo_transfer, places, sync};
+use crate::store::{boundaries, issues, photo_transfer, places, sync};
 use crate::sync::wire::{PullPage, PushResponse, ReferenceData, RejectedEvent, ScopeTally};
 use crate::{RectifyError, Result};
 
@@ -17,26 +17,13 @@ use crate::{RectifyError, Result};
 /// (without numbers, events fall back to their clock order until the pull brings the numbers back).
 pub(crate) fn restart_from_zero(tx: &rusqlite::Transaction<'_>, epoch: &str) -> Result<()> {
     sync::restart_pull(tx, epoch)?;
-    let all: Vec<IssueId> = tx
-        .prepare("SELECT DISTINCT issue_id FROM events")?
-        .query_map([], |row| row.get::<_, String>(0))?
-        .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
-        .collect();
-    refold(tx, all)
+    issues::refold_all(tx)?;
+    Ok(())
 }
 
 /// Folds the issues again from every event held.
 pub(crate) fn refold(tx: &rusqlite::Transaction<'_>, touched: impl IntoIterator<Item = IssueId>) -> Result<()> {
-    let unique: BTreeSet<IssueId> = touched.into_iter().collect();
-    for issue in unique {
-        let history = events::for_issue(tx, issue)?;
-        match IssueState::fold(&history) {
-            Some(state) => issues::save_state(tx, &state)?,
-            // The report itself was refused: the issue does not exist in the ledger.
-            None => issues::delete_state(tx, issue)?,
-        }
-    }
-    Ok(())
+    Ok(issues::refold(tx, touched)?)
 }
 
 /// What a push answer changed on the device.
