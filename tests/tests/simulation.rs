@@ -375,6 +375,14 @@ fn act(device: &mut Device, rng: &mut SplitMix, points: &BTreeMap<String, (f64, 
                 })
                 .map(|_| ())
         }
+        (Role::Secretary, 8) => match pick_issue(rng) {
+            Some(issue) => {
+                let code = ledger.issue(issue).map(|detail| detail.village.code().to_string()).unwrap_or_default();
+                let photos = if points.contains_key(&code) { vec![photo(rng, &code)] } else { Vec::new() };
+                ledger.act(issue, &Command::AttachPhotos { photos, note: Some("another angle".into()) }).map(|_| ())
+            }
+            None => Ok(()),
+        },
         (Role::Inspector, 8) | (Role::Acceptor, 9) => match pick_issue(rng) {
             Some(issue) => {
                 let (note, category) = match rng.below(3) {
