@@ -35,4 +35,5 @@ cargo run --release --locked -p rectify-tests --bin bench -- ledger --quick >/de
 cargo run --release --locked -p rectify-tests --bin bench -- photo --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- geo --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- sync --quick >/dev/null
+cargo run --release --locked -p rectify-tests --bin bench -- score --quick >/dev/null
 echo "all checks passed"

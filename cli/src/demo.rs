@@ -241,8 +241,14 @@ pub fn run(dir: Option<&Path>, real: Option<(&Path, &str)>, out: &Printer) -> Re
     say("Sun 8 Nov: the negative lists as the Monday bulletin will show them.");
     let lists =
         villages.iter().take(VILLAGES.len()).map(|(code, _)| ledger.negative_list(code)).collect::<Result<Vec<_>>>()?;
+    let snapshot = ledger.scoring_snapshot()?;
+    let rules = rectify_core::score::Rules::builtin();
+    let scorer =
+        rectify_core::score::Scorer::new(rules, ledger.catalogue(), &snapshot).map_err(RectifyError::invalid)?;
+    let week = rectify_core::report::week_of(&scorer, ledger.now());
+    let bulletin = rectify_core::report::bulletin(&scorer, week, &|_| true);
     if out.json {
-        let value = serde_json::json!({"database": db, "negative_lists": lists});
+        let value = serde_json::json!({"database": db, "negative_lists": lists, "bulletin": bulletin});
         println!(
             "{}",
             serde_json::to_string_pretty(&value).map_err(|err| RectifyError::Storage { reason: err.to_string() })?
@@ -252,11 +258,30 @@ pub fn run(dir: Option<&Path>, real: Option<(&Path, &str)>, out: &Printer) -> Re
     for list in &lists {
         output::print_negative_list(list);
     }
+    println!();
+    let table = bulletin.table();
+    println!("{} (rules {}):", table.title, bulletin.rules_version);
+    for row in &bulletin.rows {
+        let rate = row.rate.map_or("—".to_string(), |rate| format!("{rate:.1}%"));
+        println!(
+            "  {:>2}. {:<22} new {:>2}  assigned {:>2}  accepted {:>2}/{:<2}  open {:>2} (overdue {})  rate {rate:>6}  {}",
+            row.rank,
+            format!("{} {}", row.code, row.village),
+            row.new_this_week,
+            row.total_assigned,
+            row.accepted_this_week,
+            row.total_accepted,
+            row.open,
+            row.overdue,
+            row.typical_problems
+        );
+    }
     let found: u32 = lists.iter().map(|list| list.found).sum();
     let rectified: u32 = lists.iter().map(|list| list.rectified).sum();
     println!();
     println!(
-        "Township: {found} found, {rectified} rectified, rate {:.1}%. Explore it with: rectify --db {} list",
+        "Township: {found} found, {rectified} rectified, rate {:.1}%. Explore it with: rectify --db {} list \
+         (or bulletin, scores, lists, escalations, rates, overdue)",
         f64::from(rectified) * 100.0 / f64::from(found.max(1)),
         db.display()
     );

@@ -185,6 +185,9 @@ enum Verb {
     },
     /// The task categories and problem types with their codes.
     Categories,
+    /// Scores, red/black lists, escalations, rates and the weekly bulletin, computed from this ledger.
+    #[command(flatten)]
+    Published(rectify_core::report::cli::ReportVerb),
     /// Manage the villages this device knows: add, import (division CSV or boundary GeoJSON), recode, list.
     #[command(subcommand, visible_alias = "villages")]
     Village(VillageVerb),
@@ -580,6 +583,10 @@ fn run(cli: &Cli) -> Result<()> {
             out.detail(&ledger.issue(id)?)
         }
         Verb::Categories => out.categories(rectify_core::domain::category::Catalogue::builtin()),
+        Verb::Published(verb) => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            rectify_core::report::cli::run(&ledger, verb, cli.json)
+        }
         Verb::Village(verb) => village(cli, &out, verb),
         Verb::Photo(verb) => photo(cli, &out, verb),
         Verb::Status => {

@@ -12,6 +12,8 @@ pub mod geo;
 pub mod ids;
 pub mod ledger;
 pub mod photo;
+pub mod report;
+pub mod score;
 pub mod store;
 pub mod sync;
 

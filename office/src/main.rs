@@ -72,6 +72,16 @@ enum Verb {
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
         data: PathBuf,
     },
+    /// Scores, red/black lists, escalations, rates and the weekly bulletin over the office's ledger
+    /// (the same commands as the phones' `rectify`), e.g. `report --data DIR bulletin --week 2023-W28`.
+    Report {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        verb: rectify_core::report::cli::ReportVerb,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +206,10 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
                 }
             }
             Ok(())
+        }
+        Verb::Report { data, json, verb } => {
+            let office = Office::open(&data)?;
+            Ok(rectify_core::report::cli::run(office.ledger(), &verb, json)?)
         }
         Verb::Revoke { data, device } => {
             Office::open(&data)?.revoke(&device)?;

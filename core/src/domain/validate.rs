@@ -31,6 +31,8 @@ pub enum ValidationError {
     BadVillageCode(String),
     #[error("the category table is invalid: {0}")]
     BadCatalogue(String),
+    #[error("the rules file is invalid: {0}")]
+    BadRules(String),
     #[error("{0}")]
     Other(String),
 }

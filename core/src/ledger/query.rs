@@ -195,3 +195,15 @@ impl Ledger {
 pub fn rate(part: u32, whole: u32) -> Option<f64> {
     (whole > 0).then(|| (f64::from(part) * 1000.0 / f64::from(whole)).round() / 10.0)
 }
+
+impl Ledger {
+    /// The issues and places scores, lists and bulletins are computed from, read in one go.
+    pub fn scoring_snapshot(&self) -> Result<crate::score::Snapshot> {
+        Ok(self.store.read(crate::score::snapshot)?)
+    }
+
+    /// [`Ledger::scoring_snapshot`] with each issue's note, for exports.
+    pub fn export_snapshot(&self) -> Result<crate::score::Snapshot> {
+        Ok(self.store.read(crate::score::snapshot_with_notes)?)
+    }
+}

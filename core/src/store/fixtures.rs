@@ -156,7 +156,7 @@ pub fn build_v1(path: &Path, issues: usize) -> Result<V1Fixture, StoreError> {
 
 /// Rewrites a closed database as release 6 (schema version 6) would have left it after the same events:
 /// issue states without what the version-7 fold adds (the edit behind each field, and the conflicts of
-/// edits replaced without being seen), and `user_version` 6. Opening it again runs the version-7 step on
+/// edits replaced without being seen), no acceptance and withdrawal times, and `user_version` 6. Opening it again runs the version-7 step on
 /// whatever unsynced work, cursor and photos it holds; the simulation does this in the middle of a run.
 pub fn as_release_6(path: &Path) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
@@ -184,6 +184,9 @@ pub fn as_release_6(path: &Path) -> Result<(), StoreError> {
         }
         tx.execute("UPDATE issues SET state = ?1 WHERE id = ?2", params![value.to_string(), id])?;
     }
+    tx.execute_batch(
+        "DROP INDEX issues_scoring; ALTER TABLE issues DROP COLUMN accepted_ms; ALTER TABLE issues DROP COLUMN withdrawn_ms;",
+    )?;
     tx.pragma_update(None, "user_version", 6)?;
     tx.commit()?;
     Ok(())

@@ -19,10 +19,12 @@ pub fn load_state(conn: &Connection, id: IssueId) -> rusqlite::Result<Option<Iss
 
 pub fn save_state(tx: &Transaction<'_>, state: &IssueState) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO issues (id, village_id, category, status, deadline_ms, reported_ms, rework_count, note, lat, lon, state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO issues (id, village_id, category, status, deadline_ms, reported_ms, rework_count, note, lat, lon,
+             state, accepted_ms, withdrawn_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (id) DO UPDATE SET village_id = ?2, category = ?3, status = ?4, deadline_ms = ?5,
-             reported_ms = ?6, rework_count = ?7, note = ?8, lat = ?9, lon = ?10, state = ?11",
+             reported_ms = ?6, rework_count = ?7, note = ?8, lat = ?9, lon = ?10, state = ?11, accepted_ms = ?12,
+             withdrawn_ms = ?13",
     )?
     .execute(params![
         state.id.to_string(),
@@ -36,6 +38,8 @@ pub fn save_state(tx: &Transaction<'_>, state: &IssueState) -> rusqlite::Result<
         state.location.lat,
         state.location.lon,
         to_json(state)?,
+        state.accepted.as_ref().map(|stamp| stamp.at.timestamp_millis()),
+        state.withdrawn.as_ref().map(|(stamp, _)| stamp.at.timestamp_millis()),
     ])?;
     Ok(())
 }

@@ -230,9 +230,16 @@ CREATE TABLE reference_data (
 "#;
 
 /// Version 7: edits note which earlier edit of each field they replace, and an issue keeps the edit behind
-/// each field's value, so concurrent edits show as conflicts. No table changes: every issue is folded again
-/// so states written by older builds gain what the new fold keeps.
-const V7: &str = "-- every issue is folded again (see REFOLD_AFTER)";
+/// each field's value, so concurrent edits show as conflicts; issues keep when their acceptance and their
+/// withdrawal happened, for scores and bulletins (with an index that covers what scoring reads, so it
+/// never walks the states' JSON). Every issue is folded again (see `REFOLD_AFTER`), so
+/// states written by older builds gain what the new fold keeps and the new columns are filled.
+const V7: &str = r#"
+ALTER TABLE issues ADD COLUMN accepted_ms INTEGER;
+ALTER TABLE issues ADD COLUMN withdrawn_ms INTEGER;
+CREATE INDEX issues_scoring ON issues(village_id, id, category, status, reported_ms, deadline_ms, accepted_ms,
+    withdrawn_ms, lat, lon);
+"#;
 
 /// Every step, in order; the index plus one is the version the step produces.
 pub const STEPS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];

@@ -31,10 +31,13 @@ CREATE TABLE outbox (device_seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQ
 -- Each issue's folded state, rewritten in the same transaction as every event that changes it.
 CREATE TABLE issues (id TEXT PRIMARY KEY, village_id TEXT NOT NULL REFERENCES villages(id),
     category TEXT NOT NULL, status TEXT NOT NULL, deadline_ms INTEGER NOT NULL, reported_ms INTEGER NOT NULL,
-    rework_count INTEGER NOT NULL, note TEXT, lat REAL NOT NULL, lon REAL NOT NULL, state TEXT NOT NULL);
+    rework_count INTEGER NOT NULL, note TEXT, lat REAL NOT NULL, lon REAL NOT NULL, state TEXT NOT NULL,
+    accepted_ms INTEGER, withdrawn_ms INTEGER);
 CREATE INDEX issues_village_status ON issues(village_id, status);
 CREATE INDEX issues_status_deadline ON issues(status, deadline_ms);
 CREATE INDEX issues_category_lat ON issues(category, lat);
+CREATE INDEX issues_scoring ON issues(village_id, id, category, status, reported_ms, deadline_ms, accepted_ms,
+    withdrawn_ms, lat, lon);
 
 -- Photo files by content hash, and which events bring which photos.
 -- `hash` is the evidence image's SHA-256; the thumbnail and (optionally) the original are kept beside it.

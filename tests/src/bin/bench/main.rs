@@ -19,6 +19,7 @@ use serde_json::json;
 
 mod geo;
 mod photo;
+mod score;
 mod sync;
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
@@ -35,7 +36,8 @@ fn main() -> Outcome {
         ["photo"] => photo::run(quick),
         ["geo"] => geo::run(quick),
         ["sync"] => sync::run(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync".into()),
+        ["score"] => score::run(quick),
+        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score".into()),
     }
 }
 
