@@ -108,8 +108,11 @@ enum Verb {
     },
     /// A village's negative list (负面清单) with its counts.
     Negative {
-        #[arg(value_name = "VILLAGE_CODE")]
-        village: String,
+        #[arg(value_name = "VILLAGE_CODE", required_unless_present = "zone", conflicts_with = "zone")]
+        village: Option<String>,
+        /// A zone's negative list: each of its villages' lists and the zone's totals.
+        #[arg(long)]
+        zone: Option<String>,
     },
     /// One issue and its whole history.
     Show { issue: String },
@@ -573,9 +576,14 @@ fn run(cli: &Cli) -> Result<()> {
             })?;
             out.issues(&items)
         }
-        Verb::Negative { village } => {
+        Verb::Negative { village: Some(village), .. } => {
             let ledger = open(cli, OpenMode::MustExist)?;
             out.negative_list(&ledger.negative_list(village)?)
+        }
+        Verb::Negative { village: None, zone } => {
+            let ledger = open(cli, OpenMode::MustExist)?;
+            let zone = zone.clone().unwrap_or_default();
+            out.zone_negative_list(&zone, &ledger.zone_negative_list(&zone)?)
         }
         Verb::Show { issue } => {
             let ledger = open(cli, OpenMode::MustExist)?;

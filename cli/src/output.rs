@@ -173,6 +173,30 @@ impl Printer {
         Ok(())
     }
 
+    pub fn zone_negative_list(&self, zone: &str, lists: &[NegativeList]) -> Result<()> {
+        let sum = |field: fn(&NegativeList) -> u32| lists.iter().map(field).sum::<u32>();
+        let (found, rectified) = (sum(|list| list.found), sum(|list| list.rectified));
+        let rate = rectify_core::ledger::rate(rectified, found);
+        if self.json {
+            return print_json(&serde_json::json!({
+                "zone": zone, "found": found, "rectified": rectified, "remaining": found - rectified,
+                "overdue": sum(|list| list.overdue), "rectification_rate": rate, "villages": lists,
+            }));
+        }
+        for list in lists {
+            print_negative_list(list);
+        }
+        let rate = rate.map_or("—".to_string(), |rate| format!("{rate:.1}%"));
+        println!();
+        println!(
+            "管区 Zone {zone}: {} villages · found {found} · rectified {rectified} · remaining {} · overdue {} · 整改率 {rate}",
+            lists.len(),
+            found - rectified,
+            sum(|list| list.overdue)
+        );
+        Ok(())
+    }
+
     pub fn detail(&self, detail: &IssueDetail) -> Result<()> {
         if self.json {
             return print_json(detail);

@@ -187,6 +187,12 @@ fn scores_lists_and_exports_read_the_ledger_and_refuse_bad_input() {
     assert_eq!(overdue.len(), 65, "the 22 illegal sheds among the 87 open items are not due until 18 July");
     assert!(overdue.iter().all(|item| item["category"] != "village.illegal_shed"));
     assert!(overdue.windows(2).all(|pair| pair[0]["days_overdue"].as_i64() >= pair[1]["days_overdue"].as_i64()));
+    let east = json(&db, &["negative", "--zone", "东管区"]);
+    assert_eq!(east["villages"].as_array().unwrap().len(), 6);
+    assert_eq!(east["found"], 6 * 92, "the zone's six villages found 92 each");
+    let remaining: u64 =
+        east["villages"].as_array().unwrap().iter().map(|list| list["remaining"].as_u64().unwrap()).sum();
+    assert_eq!(east["remaining"].as_u64(), Some(remaining));
     let ranking = json(&db, &["ranking", "--quarter", "2023-Q3"]);
     assert_eq!(ranking["towns"][0]["town"], TOWN);
 

@@ -28,7 +28,7 @@ mod track_ops;
 pub use geo_ops::{BoundaryImport, BoundaryImportReport, LocatedVillage, NearbyIssue};
 pub use photo_ops::{IngestReport, PruneReport};
 pub use places_ops::{ImportReport, NewVillage, VillageView, town_villages};
-pub use query::{IssueDetail, ListFilter, NegativeList, OutboxSummary};
+pub use query::{IssueDetail, ListFilter, NegativeList, OutboxSummary, rate};
 pub use record::{Batch, Command, NewReport};
 pub use track_ops::{TrackDetail, TrackSummary, VillageCoverage};
 

@@ -144,6 +144,20 @@ impl Ledger {
         })
     }
 
+    /// The negative lists of every village in a zone (by name), by village code.
+    pub fn zone_negative_list(&self, zone: &str) -> Result<Vec<NegativeList>> {
+        let codes: Vec<String> = self
+            .villages()?
+            .into_iter()
+            .filter(|view| view.zone.as_deref() == Some(zone))
+            .map(|view| view.code)
+            .collect();
+        if codes.is_empty() {
+            return Err(RectifyError::not_found(format!("no zone named `{zone}` on this device")));
+        }
+        codes.iter().map(|code| self.negative_list(code)).collect()
+    }
+
     /// One issue and its full history.
     pub fn issue(&self, id: IssueId) -> Result<IssueDetail> {
         let now = self.now();

@@ -281,11 +281,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
             if let Some(path) = xlsx {
                 write_whole(path, &super::xlsx::workbook(&tables).map_err(RectifyError::invalid)?)?;
             }
-            if json {
-                print_json(&lists)
-            } else {
-                tables.iter().try_for_each(print_table)
-            }
+            if json { print_json(&lists) } else { tables.iter().try_for_each(print_table) }
         }
         ReportVerb::Escalations { month, .. } => {
             let month = month_or_last(month.as_deref(), ledger, &scorer)?;
