@@ -21,6 +21,11 @@ work="$PWD/target/fuzz"
 mkdir -p "$work"
 
 echo "== building the fuzz targets with coverage instrumentation ($triple)"
+if ! cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null 2>&1; then
+    echo "fuzz/Cargo.lock no longer matches the workspace's dependencies; refresh it from Cargo.lock with:" >&2
+    echo "  cp Cargo.lock fuzz/Cargo.lock && (cd fuzz && cargo tree >/dev/null)" >&2
+    exit 1
+fi
 # --target keeps the instrumentation off build scripts and proc macros.
 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
