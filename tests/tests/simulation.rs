@@ -50,6 +50,37 @@ struct Faults {
     office_upgrades: u64,
 }
 
+impl Faults {
+    fn add(&mut self, other: &Faults) {
+        let Faults {
+            dropped,
+            delayed,
+            answers_lost,
+            doubled,
+            stale_replays,
+            partitioned,
+            device_crashes,
+            crashes_mid_sync,
+            office_crashes,
+            clock_jumps_back,
+            device_upgrades,
+            office_upgrades,
+        } = other;
+        self.dropped += dropped;
+        self.delayed += delayed;
+        self.answers_lost += answers_lost;
+        self.doubled += doubled;
+        self.stale_replays += stale_replays;
+        self.partitioned += partitioned;
+        self.device_crashes += device_crashes;
+        self.crashes_mid_sync += crashes_mid_sync;
+        self.office_crashes += office_crashes;
+        self.clock_jumps_back += clock_jumps_back;
+        self.device_upgrades += device_upgrades;
+        self.office_upgrades += office_upgrades;
+    }
+}
+
 /// The network between one device and the office.
 struct Network {
     office: Arc<Mutex<OfficeNode>>,
@@ -469,19 +500,7 @@ fn devices_and_office_converge_under_faults() {
         events += outcome.events;
         replaced_edits += outcome.replaced_edits;
         other_conflicts += outcome.other_conflicts;
-        let f = outcome.faults;
-        total.dropped += f.dropped;
-        total.answers_lost += f.answers_lost;
-        total.doubled += f.doubled;
-        total.stale_replays += f.stale_replays;
-        total.partitioned += f.partitioned;
-        total.device_crashes += f.device_crashes;
-        total.crashes_mid_sync += f.crashes_mid_sync;
-        total.office_crashes += f.office_crashes;
-        total.clock_jumps_back += f.clock_jumps_back;
-        total.delayed += f.delayed;
-        total.device_upgrades += f.device_upgrades;
-        total.office_upgrades += f.office_upgrades;
+        total.add(&outcome.faults);
     }
     println!(
         "seeds {seeds:?}: {events} events at the office; conflicts shown: {replaced_edits} replaced edits, \
