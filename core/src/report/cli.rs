@@ -193,19 +193,20 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
                 Some(text) => Week::parse(text).map_err(RectifyError::invalid)?,
                 None => super::week_of(&scorer, ledger.now() - Duration::days(7)),
             };
-            for (given, what, field) in [(town, "town", 0), (zone, "zone", 1)] {
-                if let Some(name) = given {
-                    let known = snapshot.places.iter().any(|place| {
-                        if field == 0 { place.town.as_ref() == Some(name) } else { place.zone.as_ref() == Some(name) }
-                    });
-                    if !known {
-                        return Err(RectifyError::not_found(format!("no {what} named `{name}` among the villages")));
-                    }
+            type Group = fn(&crate::score::Place) -> &Option<String>;
+            let wanted: [(&Option<String>, &str, Group); 2] =
+                [(town, "town", |place| &place.town), (zone, "zone", |place| &place.zone)];
+            for (given, what, group) in wanted {
+                if let Some(name) = given
+                    && !snapshot.places.iter().any(|place| group(place).as_ref() == Some(name))
+                {
+                    return Err(RectifyError::not_found(format!("no {what} named `{name}` among the villages")));
                 }
             }
             let keep = |place: &crate::score::Place| {
-                town.as_ref().is_none_or(|town| place.town.as_ref() == Some(town))
-                    && zone.as_ref().is_none_or(|zone| place.zone.as_ref() == Some(zone))
+                wanted
+                    .iter()
+                    .all(|(given, _, group)| given.as_ref().is_none_or(|name| group(place).as_ref() == Some(name)))
             };
             let bulletin = super::bulletin(&scorer, week, &keep);
             let table = bulletin.table();
@@ -214,7 +215,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
             }
             if let Some(path) = xlsx {
                 let month = Month::of(bulletin.from).previous();
-                let scores = scorer.month_scores(month);
+                let scores = scorer.scored(month);
                 let lists = scorer.lists_from(&scores);
                 let mut tables = vec![table.clone(), super::scores_table(&scores)];
                 tables.extend(super::list_tables(&lists));

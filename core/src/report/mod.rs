@@ -109,10 +109,7 @@ pub fn bulletin(scorer: &Scorer<'_>, week: Week, keep: &dyn Fn(&Place) -> bool) 
             let typical_problems = kinds
                 .iter()
                 .take(2)
-                .map(|(code, count)| {
-                    let name = scorer.catalogue().problem_type(code).map_or(code.to_string(), |(_, p)| p.zh.clone());
-                    format!("{name}×{count}")
-                })
+                .map(|(code, count)| format!("{}×{count}", scorer.problem_name(code)))
                 .collect::<Vec<_>>()
                 .join("、");
             BulletinRow {
@@ -409,8 +406,7 @@ pub fn issues_open311(scorer: &Scorer<'_>, issues: &[IssueFact]) -> Value {
         .iter()
         .map(|issue| {
             let place = places.get(&issue.village);
-            let name =
-                scorer.catalogue().problem_type(&issue.category).map_or(issue.category.clone(), |(_, p)| p.zh.clone());
+            let name = scorer.problem_name(&issue.category);
             let (status, notes) = match issue.status {
                 Status::Accepted => ("closed", "accepted (验收通过)"),
                 Status::Withdrawn => ("closed", "withdrawn: false report or duplicate"),

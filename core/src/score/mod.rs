@@ -332,14 +332,13 @@ fn cents(value: f64) -> f64 {
 #[derive(Debug)]
 pub struct Scorer<'a> {
     pub rules: &'a Rules,
-    catalogue: &'a Catalogue,
     offset: FixedOffset,
     places: &'a [Place],
     issues: &'a [IssueFact],
     /// Issues found, by the month they were found in and village, with the round each fell in.
     found: HashMap<(Month, VillageId), Vec<(u8, &'a IssueFact)>>,
     by_village: HashMap<VillageId, Vec<&'a IssueFact>>,
-    /// Problem types' names, looked up once.
+    /// The Chinese names of the problem types the issues carry, looked up in the category table once.
     names: HashMap<String, String>,
     /// Months already scored: escalations and bulletins reuse them.
     months: Mutex<BTreeMap<Month, Arc<MonthScores>>>,
@@ -352,20 +351,22 @@ impl<'a> Scorer<'a> {
         let mut found: HashMap<(Month, VillageId), Vec<(u8, &IssueFact)>> = HashMap::new();
         let mut by_village: HashMap<VillageId, Vec<&IssueFact>> = HashMap::new();
         let mut names: HashMap<String, String> = HashMap::new();
-        for issue in snapshot.issues.iter().filter(|issue| issue.counts()) {
-            let day = local_day(issue.reported_ms, offset);
-            let round = schedule.round_of(day).index;
-            found.entry((Month::of(day), issue.village)).or_default().push((round, issue));
-            by_village.entry(issue.village).or_default().push(issue);
+        for issue in &snapshot.issues {
             if !names.contains_key(&issue.category) {
                 let name =
                     catalogue.problem_type(&issue.category).map_or(issue.category.clone(), |(_, p)| p.zh.clone());
                 names.insert(issue.category.clone(), name);
             }
+            if !issue.counts() {
+                continue;
+            }
+            let day = local_day(issue.reported_ms, offset);
+            let round = schedule.round_of(day).index;
+            found.entry((Month::of(day), issue.village)).or_default().push((round, issue));
+            by_village.entry(issue.village).or_default().push(issue);
         }
         Ok(Self {
             rules,
-            catalogue,
             offset,
             places: &snapshot.places,
             issues: &snapshot.issues,
@@ -388,20 +389,21 @@ impl<'a> Scorer<'a> {
         group.clone().unwrap_or_else(|| "(no group)".to_string())
     }
 
-    fn problem_name(&self, code: &str) -> String {
+    /// A problem type's Chinese name (its code when the category table does not know it).
+    pub fn problem_name(&self, code: &str) -> String {
         self.names.get(code).cloned().unwrap_or_else(|| code.to_string())
     }
 
-    /// The rounds of a month: (index, first day, last day).
-    fn rounds(&self, month: Month) -> Vec<(u8, NaiveDate, NaiveDate)> {
+    /// The rounds of a month: (index, first day, last day, label).
+    fn rounds(&self, month: Month) -> Vec<(u8, NaiveDate, NaiveDate, String)> {
         let schedule = RoundSchedule { per_month: self.rules.rounds_per_month };
-        let mut rounds: Vec<(u8, NaiveDate, NaiveDate)> = Vec::new();
+        let mut rounds: Vec<(u8, NaiveDate, NaiveDate, String)> = Vec::new();
         let mut day = month.first_day();
         while Month::of(day) == month {
-            let index = schedule.round_of(day).index;
+            let round = schedule.round_of(day);
             match rounds.last_mut() {
-                Some(last) if last.0 == index => last.2 = day,
-                _ => rounds.push((index, day, day)),
+                Some(last) if last.0 == round.index => last.2 = day,
+                _ => rounds.push((round.index, day, day, round.label())),
             }
             day = day.succ_opt().unwrap_or(day);
             if day == month.first_day() {
@@ -499,12 +501,7 @@ impl<'a> Scorer<'a> {
     }
 
     fn compute_month(&self, month: Month) -> MonthScores {
-        let schedule = RoundSchedule { per_month: self.rules.rounds_per_month };
-        let rounds: Vec<(u8, NaiveDate, NaiveDate, String)> = self
-            .rounds(month)
-            .into_iter()
-            .map(|(index, from, to)| (index, from, to, schedule.round_of(from).label()))
-            .collect();
+        let rounds = self.rounds(month);
         let mut villages: Vec<VillageMonth> = self
             .places
             .iter()
@@ -775,10 +772,6 @@ impl<'a> Scorer<'a> {
 
     pub fn issues_of(&self, village: VillageId) -> &[&'a IssueFact] {
         self.by_village.get(&village).map(Vec::as_slice).unwrap_or_default()
-    }
-
-    pub fn catalogue(&self) -> &Catalogue {
-        self.catalogue
     }
 }
 
