@@ -459,6 +459,7 @@ fn exit_code(err: &RectifyError) -> u8 {
         RectifyError::IncompatibleDatabase { .. } => 8,
         RectifyError::Storage { .. } => 9,
         RectifyError::Sync { .. } => 10,
+        RectifyError::Interrupted { .. } => 130,
     }
 }
 

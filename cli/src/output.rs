@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use chrono::{DateTime, Local, Utc};
 use rectify_core::Result;
 use rectify_core::domain::category::Catalogue;
-use rectify_core::domain::event::{EventBody, Verdict};
+use rectify_core::domain::event::Verdict;
 use rectify_core::domain::evidence::EvidenceFlag;
 use rectify_core::domain::issue::IssueState;
 use rectify_core::domain::place::Village;
@@ -243,20 +243,7 @@ impl Printer {
         }
         println!("History:");
         for event in &detail.events {
-            let what = match &event.body {
-                EventBody::Reported(body) => body.note.clone().unwrap_or_default(),
-                EventBody::StrikeOffRequested(body) => body.note.clone().unwrap_or_default(),
-                EventBody::Rejected(body) => body.reason.clone(),
-                EventBody::Reopened(body) => body.reason.clone(),
-                EventBody::Comment(body) => body.text.clone(),
-                EventBody::Edited(body) => {
-                    let fields: Vec<&str> = body.fields().into_iter().map(|field| field.as_str()).collect();
-                    format!("changed {}", fields.join(", "))
-                }
-                EventBody::Withdrawn(body) => format!("{:?}", body.reason),
-                EventBody::Unknown { version, .. } => format!("(from a newer app, version {version})"),
-                _ => String::new(),
-            };
+            let what = event.body.describe();
             let photos =
                 if event.photos.is_empty() { String::new() } else { format!(" [{} photo(s)]", event.photos.len()) };
             let sync = match (&event.verdict, event.server_seq) {

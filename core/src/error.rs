@@ -37,6 +37,9 @@ pub enum RectifyError {
     /// Sync with the office could not finish: it was unreachable, or refused the request.
     #[error("{reason}")]
     Sync { reason: String },
+    /// The caller cancelled the work (a sync, or a long query) before it finished; what was done stays.
+    #[error("{reason}")]
+    Interrupted { reason: String },
 }
 
 impl RectifyError {
@@ -59,6 +62,7 @@ impl RectifyError {
             Self::IncompatibleDatabase { .. } => "incompatible_database",
             Self::Storage { .. } => "storage",
             Self::Sync { .. } => "sync",
+            Self::Interrupted { .. } => "interrupted",
         }
     }
 }
@@ -97,6 +101,11 @@ impl From<StoreError> for RectifyError {
                 Self::IncompatibleDatabase { reason: err.to_string() }
             }
             StoreError::Missing { .. } => Self::NotInitialised { reason: err.to_string() },
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, _))
+                if code.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Self::Interrupted { reason: "the operation was interrupted before it finished; nothing of it was written".into() }
+            }
             StoreError::Sqlite(_) | StoreError::Io { .. } | StoreError::Corrupt(_) => {
                 Self::Storage { reason: err.to_string() }
             }

@@ -13,11 +13,13 @@ use rectify_core::photo::exif::{Capture, Gps, TakenAt};
 use rectify_core::store::OpenMode;
 use rectify_core::sync::{HttpTransport, Quiet, RetryPolicy, SyncOptions, SyncReport};
 
-/// A binary of this workspace, built beside the test executable (`cargo test` builds them first).
+/// A binary of this workspace, built beside the test executable (`cargo test` builds them first) or
+/// beside the running binary (the fixtures in `src/bin`).
 pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
+    let beside = exe.parent().map(|dir| dir.join(name)).filter(|path| path.exists());
     let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
-    let path = dir.join(name);
+    let path = beside.unwrap_or_else(|| dir.join(name));
     assert!(
         path.exists(),
         "{} is not built: run `cargo build --workspace` (or `cargo test --workspace`)",

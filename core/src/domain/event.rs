@@ -246,6 +246,33 @@ impl EventBody {
         }
     }
 
+    /// What the event says, in a line for a history view: the note, reason or text it carries.
+    pub fn describe(&self) -> String {
+        match self {
+            EventBody::Reported(body) => body.note.clone().unwrap_or_default(),
+            EventBody::StrikeOffRequested(body) => body.note.clone().unwrap_or_default(),
+            EventBody::Rejected(body) => body.reason.clone(),
+            EventBody::Reopened(body) => body.reason.clone(),
+            EventBody::Comment(body) => body.text.clone(),
+            EventBody::Edited(body) => {
+                let fields: Vec<&str> = body.fields().into_iter().map(|field| field.as_str()).collect();
+                format!("changed {}", fields.join(", "))
+            }
+            EventBody::Withdrawn(body) => {
+                let why = match &body.reason {
+                    WithdrawReason::FalseReport => "false report".to_string(),
+                    WithdrawReason::DuplicateOf { issue_id } => format!("duplicate of {issue_id}"),
+                };
+                match &body.note {
+                    Some(note) => format!("{why}: {note}"),
+                    None => why,
+                }
+            }
+            EventBody::Unknown { version, .. } => format!("(from a newer app, version {version})"),
+            EventBody::PhotoAttached(_) | EventBody::Assigned(_) | EventBody::Accepted(_) => String::new(),
+        }
+    }
+
     pub fn version(&self) -> u32 {
         match self {
             EventBody::Unknown { version, .. } => *version,

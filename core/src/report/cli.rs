@@ -193,22 +193,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
                 Some(text) => Week::parse(text).map_err(RectifyError::invalid)?,
                 None => super::week_of(&scorer, ledger.now() - Duration::days(7)),
             };
-            type Group = fn(&crate::score::Place) -> &Option<String>;
-            let wanted: [(&Option<String>, &str, Group); 2] =
-                [(town, "town", |place| &place.town), (zone, "zone", |place| &place.zone)];
-            for (given, what, group) in wanted {
-                if let Some(name) = given
-                    && !snapshot.places.iter().any(|place| group(place).as_ref() == Some(name))
-                {
-                    return Err(RectifyError::not_found(format!("no {what} named `{name}` among the villages")));
-                }
-            }
-            let keep = |place: &crate::score::Place| {
-                wanted
-                    .iter()
-                    .all(|(given, _, group)| given.as_ref().is_none_or(|name| group(place).as_ref() == Some(name)))
-            };
-            let bulletin = super::bulletin(&scorer, week, &keep);
+            let bulletin = super::area_bulletin(&scorer, &snapshot.places, week, town.as_deref(), zone.as_deref())?;
             let table = bulletin.table();
             if let Some(path) = csv {
                 write_whole(path, table.to_csv().as_bytes())?;

@@ -80,6 +80,29 @@ pub struct Bulletin {
     pub total: BulletinRow,
 }
 
+/// The weekly bulletin for the whole district, or for one town or one zone named as the villages name it;
+/// a name no village has is refused rather than giving an empty bulletin.
+pub fn area_bulletin(
+    scorer: &Scorer<'_>,
+    places: &[Place],
+    week: Week,
+    town: Option<&str>,
+    zone: Option<&str>,
+) -> crate::Result<Bulletin> {
+    type Group = fn(&Place) -> &Option<String>;
+    let wanted: [(Option<&str>, &str, Group); 2] =
+        [(town, "town", |place| &place.town), (zone, "zone", |place| &place.zone)];
+    for (given, what, group) in wanted {
+        if let Some(name) = given
+            && !places.iter().any(|place| group(place).as_deref() == Some(name))
+        {
+            return Err(crate::RectifyError::not_found(format!("no {what} named `{name}` among the villages")));
+        }
+    }
+    let keep = |place: &Place| wanted.iter().all(|(given, _, group)| given.is_none_or(|name| group(place).as_deref() == Some(name)));
+    Ok(bulletin(scorer, week, &keep))
+}
+
 /// The weekly bulletin for the villages `keep` admits (all, a town, a zone), ranked by rate.
 pub fn bulletin(scorer: &Scorer<'_>, week: Week, keep: &dyn Fn(&Place) -> bool) -> Bulletin {
     let offset = scorer.offset();

@@ -98,9 +98,15 @@ pub struct Progress {
     pub pending: u64,
 }
 
-/// Told about progress after every exchange with the office.
+/// Told about progress after every exchange with the office, and asked before each one whether the
+/// person still wants the sync: a sync stops between two exchanges, so nothing is left half-applied.
 pub trait SyncProgress: Send + Sync {
     fn progress(&self, progress: &Progress);
+
+    /// True once the sync should stop; it then ends with [`RectifyError::Interrupted`].
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// No progress wanted.
@@ -664,6 +670,9 @@ fn drive(
         let mut failures = 0u32;
         let mut jitter = session.ledger.now().timestamp_subsec_nanos() as u64;
         while let Some(request) = session.next_request()? {
+            if progress.cancelled() {
+                return Err(cancelled());
+            }
             let fetched = match ahead.take() {
                 Some((asked, handle)) if asked == request => handle.join().unwrap_or_else(|_| Fetched {
                     response: Err(TransportError::Broken("the page fetch failed".into())),
@@ -703,11 +712,32 @@ fn drive(
                 });
             }
             jitter = jitter.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            std::thread::sleep(retry.delay(failures, jitter >> 33));
+            pause(retry.delay(failures, jitter >> 33), progress)?;
         }
         progress.progress(&session.progress);
         Ok(())
     })
+}
+
+/// Waits out a retry delay in short steps, so a cancel does not wait for the whole backoff.
+fn pause(delay: Duration, progress: &dyn SyncProgress) -> Result<()> {
+    let step = Duration::from_millis(50);
+    let mut left = delay;
+    while !left.is_zero() {
+        if progress.cancelled() {
+            return Err(cancelled());
+        }
+        let now = left.min(step);
+        std::thread::sleep(now);
+        left -= now;
+    }
+    Ok(())
+}
+
+fn cancelled() -> RectifyError {
+    RectifyError::Interrupted {
+        reason: "the sync was cancelled; everything it finished is kept and the next sync resumes from there".into(),
+    }
 }
 
 fn decode_page(response: &HttpResponse) -> Result<PullPage> {
@@ -871,6 +901,33 @@ mod tests {
         drop(ledger);
         let reopened = Ledger::open(&path, crate::store::OpenMode::MustExist, clock).unwrap();
         assert_eq!(reopened.catalogue().version, 7);
+    }
+
+    #[test]
+    fn a_cancel_stops_the_sync_inside_a_long_backoff() {
+        struct Down;
+        impl Transport for Down {
+            fn send(&self, _: &HttpRequest) -> Result<HttpResponse, TransportError> {
+                Err(TransportError::TimedOut)
+            }
+        }
+        /// Says "cancel" from the third question on.
+        struct CancelLater(std::sync::atomic::AtomicU32);
+        impl SyncProgress for CancelLater {
+            fn progress(&self, _: &Progress) {}
+            fn cancelled(&self) -> bool {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2
+            }
+        }
+        let ledger = Ledger::in_memory(std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
+        ledger.store().write(|tx| sync_store::save_enrollment(tx, "http://office", "token", "epoch", "now")).unwrap();
+        let slow = RetryPolicy { first_delay: Duration::from_secs(60), max_delay: Duration::from_secs(60), max_attempts: 5 };
+        let started = std::time::Instant::now();
+        let outcome = ledger.sync(&Down, SyncOptions { retry: slow, ..SyncOptions::default() }, &CancelLater(0.into()));
+        assert!(matches!(outcome, Err(RectifyError::Interrupted { .. })), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(5), "the cancel waited out the backoff");
+        let status = ledger.sync_status().unwrap().unwrap();
+        assert!(status.last_error.is_some_and(|error| error.contains("cancelled")));
     }
 
     #[test]

@@ -1,0 +1,181 @@
+//! Sync across the FFI. A [`SyncJob`] is one sync: the app makes it on the UI thread, hands it to a
+//! worker to `run()`, and may `cancel()` it from anywhere; the sync then stops between two exchanges with
+//! the office, keeping everything finished so far. uniffi cannot cancel a future, which is why the job is
+//! an object with a blocking `run()` rather than an async function.
+//!
+//! The network is either the built-in HTTP client or a [`SyncTransport`] the host writes with its own
+//! stack (OkHttp, URLSession, background transfers). Progress reaches a [`SyncListener`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rectify_core::sync::{self as core_sync, Method, RetryPolicy, SyncOptions, Transport};
+
+use crate::device::Device;
+use crate::error::{RectifyError, TransportError};
+use crate::records::{HttpHeader, HttpRequest, HttpResponse, SyncProgress, SyncSummary};
+
+/// Sends one request to the office and returns its answer, whatever the status. Implemented by the app
+/// with its platform's HTTP stack; called on the thread that runs the sync.
+#[uniffi::export(foreign)]
+pub trait SyncTransport: Send + Sync {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// Told where a sync stands after every exchange with the office; called on the sync's thread.
+#[uniffi::export(foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// How a sync behaves.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct SyncSettings {
+    /// Also fetch full evidence images of other devices' photos (thumbnails always come).
+    #[uniffi(default = false)]
+    pub full_photos: bool,
+    /// Failed attempts in a row before the sync gives up for now.
+    #[uniffi(default = 8)]
+    pub max_attempts: u32,
+    /// The first pause after a failure; it doubles up to 30 s.
+    #[uniffi(default = 250)]
+    pub first_retry_ms: u64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self { full_photos: false, max_attempts: 8, first_retry_ms: 250 }
+    }
+}
+
+impl SyncSettings {
+    fn options(self) -> Result<SyncOptions, RectifyError> {
+        if self.max_attempts == 0 {
+            return Err(RectifyError::invalid("max_attempts must be at least 1"));
+        }
+        let first = Duration::from_millis(self.first_retry_ms);
+        let retry = RetryPolicy {
+            first_delay: first,
+            max_delay: Duration::from_secs(30).max(first),
+            max_attempts: self.max_attempts,
+        };
+        Ok(SyncOptions { full_photos: self.full_photos, retry, ..SyncOptions::default() })
+    }
+}
+
+/// One sync of one device: `run()` it on a worker thread, `cancel()` it from any thread.
+#[derive(uniffi::Object)]
+pub struct SyncJob {
+    device: Arc<Device>,
+    transport: Option<Arc<dyn SyncTransport>>,
+    listener: Option<Arc<dyn SyncListener>>,
+    settings: SyncSettings,
+    cancelled: AtomicBool,
+}
+
+impl std::fmt::Debug for SyncJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncJob")
+            .field("host_transport", &self.transport.is_some())
+            .field("cancelled", &self.cancelled.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncJob {
+    pub(crate) fn new(
+        device: Arc<Device>,
+        transport: Option<Arc<dyn SyncTransport>>,
+        listener: Option<Arc<dyn SyncListener>>,
+        settings: SyncSettings,
+    ) -> Self {
+        Self { device, transport, listener, settings, cancelled: AtomicBool::new(false) }
+    }
+}
+
+#[uniffi::export]
+impl SyncJob {
+    /// Runs the sync to its end, blocking the calling thread. Fails with `Interrupted` when cancelled and
+    /// with `Sync` when the office stays unreachable; either way what was finished stays done, and the
+    /// next sync resumes from there. Only one sync runs on a device at a time.
+    pub fn run(&self) -> Result<SyncSummary, RectifyError> {
+        let options = self.settings.options()?;
+        let _only_one = self.device.sync_lock.try_lock().map_err(|_| RectifyError::Sync {
+            reason: "a sync is already running on this device; wait for it to finish".into(),
+        })?;
+        let ledger = self.device.ledger();
+        let base = ledger.sync_status()?.map(|status| status.server_url).ok_or_else(|| {
+            RectifyError::NotInitialised { reason: "this device is not enrolled with an office: enroll first".into() }
+        })?;
+        let watcher = Watcher { job: self };
+        let report = match &self.transport {
+            Some(host) => ledger.sync(&HostTransport { host: host.clone(), base }, options, &watcher),
+            None => ledger.sync(&core_sync::HttpTransport::new(&base), options, &watcher),
+        }?;
+        Ok(report.into())
+    }
+
+    /// Asks the sync to stop after the exchange in flight. Safe from any thread, before or during `run()`.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// The core's progress callback, forwarding to the app's listener and answering the core's "stop?".
+struct Watcher<'a> {
+    job: &'a SyncJob,
+}
+
+impl core_sync::SyncProgress for Watcher<'_> {
+    fn progress(&self, progress: &core_sync::Progress) {
+        if let Some(listener) = &self.job.listener {
+            listener.on_progress(progress.into());
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.job.is_cancelled()
+    }
+}
+
+/// The app's transport as the core's.
+pub(crate) struct HostTransport {
+    pub(crate) host: Arc<dyn SyncTransport>,
+    pub(crate) base: String,
+}
+
+impl Transport for HostTransport {
+    fn send(&self, request: &core_sync::HttpRequest) -> Result<core_sync::HttpResponse, core_sync::TransportError> {
+        let method = match request.method {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+        };
+        let asked = HttpRequest {
+            method: method.to_string(),
+            url: format!("{}{}", self.base.trim_end_matches('/'), request.path),
+            path: request.path.clone(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| HttpHeader { name: name.clone(), value: value.clone() })
+                .collect(),
+            body: request.body.clone(),
+        };
+        let answer = self.host.send(asked)?;
+        Ok(core_sync::HttpResponse {
+            status: answer.status,
+            headers: answer.headers.into_iter().map(|header| (header.name.to_ascii_lowercase(), header.value)).collect(),
+            body: answer.body,
+        })
+    }
+}
+
+/// Serialises syncs of one device.
+pub(crate) type SyncLock = Mutex<()>;
