@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/build-tools.sh --for-tests
+# Kotlin 2.x, JNA, JUnit 5 and a Debian trixie chroot with Swift, for the binding tests.
+./scripts/binding-tools.sh
 
 if [ -d ../shared/data ]; then
     echo "== third-party test data found in ../shared/data"
@@ -23,6 +25,9 @@ echo "== cargo test"
 # The tools were installed above, so a test that compares with one must not skip for lack of it.
 RECTIFY_REQUIRE_TOOLS=1 cargo test --workspace --locked
 
+echo "== the bindings in Python, Kotlin (JVM) and Swift (Linux), each against a real office on loopback"
+./scripts/test-bindings.sh
+
 echo "== the deterministic simulation, CI-sized (release build; a failure prints its seed)"
 RECTIFY_SIM_SEEDS="${RECTIFY_SIM_SEEDS:-0..300}" cargo test --release --locked -p rectify-tests --test simulation -- --nocapture \
     | grep -v -E "^seed [0-9]+$"
@@ -36,4 +41,5 @@ cargo run --release --locked -p rectify-tests --bin bench -- photo --quick >/dev
 cargo run --release --locked -p rectify-tests --bin bench -- geo --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- sync --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- score --quick >/dev/null
+cargo run --release --locked -p rectify-tests --bin bench -- ffi --quick >/dev/null
 echo "all checks passed"

@@ -13,10 +13,10 @@ use rectify_core::report::{Week, area_bulletin, week_of};
 use rectify_core::score::{Month, Rules, Scorer, Snapshot};
 use rectify_core::store::OpenMode;
 
+use crate::Timestamp;
 use crate::error::RectifyError;
 use crate::records::*;
 use crate::sync::{HostTransport, SyncJob, SyncListener, SyncLock, SyncSettings, SyncTransport};
-use crate::Timestamp;
 
 type Result<T> = std::result::Result<T, RectifyError>;
 
@@ -39,7 +39,8 @@ impl Device {
     /// Runs `work` with a scorer over the ledger as it stands and the built-in assessment rules.
     fn with_scorer<T>(&self, work: impl FnOnce(&Scorer<'_>, &Snapshot) -> Result<T>) -> Result<T> {
         let snapshot = self.ledger.scoring_snapshot()?;
-        let scorer = Scorer::new(Rules::builtin(), self.ledger.catalogue(), &snapshot).map_err(RectifyError::invalid)?;
+        let scorer =
+            Scorer::new(Rules::builtin(), self.ledger.catalogue(), &snapshot).map_err(RectifyError::invalid)?;
         work(&scorer, &snapshot)
     }
 }
@@ -101,7 +102,12 @@ impl Device {
     /// Enrolls this device with the office at `server_url` using the one-time code the office printed.
     /// Run a sync afterwards to fetch the villages, boundaries and categories.
     #[uniffi::method(default(transport = None))]
-    pub fn enroll(&self, server_url: String, code: String, transport: Option<Arc<dyn SyncTransport>>) -> Result<Profile> {
+    pub fn enroll(
+        &self,
+        server_url: String,
+        code: String,
+        transport: Option<Arc<dyn SyncTransport>>,
+    ) -> Result<Profile> {
         let server_url = server_url.trim().trim_end_matches('/').to_string();
         if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
             return Err(RectifyError::invalid(format!("`{server_url}` is not an http:// or https:// address")));
@@ -136,7 +142,10 @@ impl Device {
     /// Corrects what a report said.
     pub fn edit(&self, issue_id: IssueId, edit: IssueEdit) -> Result<Issue> {
         let location = edit.at.map(|fix| (fix.lat, fix.lon, fix.accuracy_m));
-        self.act(issue_id, Command::Edit { category: edit.category, note: edit.note, location, deadline: edit.deadline })
+        self.act(
+            issue_id,
+            Command::Edit { category: edit.category, note: edit.note, location, deadline: edit.deadline },
+        )
     }
 
     /// Hands the issue to its village, with a deadline (default: the problem type's).
@@ -217,7 +226,8 @@ impl Device {
     /// One issue with its whole history and where its photos are.
     pub fn issue(&self, issue_id: IssueId) -> Result<IssueDetail> {
         let detail = self.ledger.issue(issue_id)?;
-        let file = |relative: &str| self.ledger.photo_store().map(|store| store.root().join(relative).display().to_string());
+        let file =
+            |relative: &str| self.ledger.photo_store().map(|store| store.root().join(relative).display().to_string());
         let photos = detail
             .photos
             .iter()
@@ -306,7 +316,10 @@ impl Device {
     /// before reporting.
     pub fn nearby_open_issues(&self, category: String, lat: f64, lon: f64, radius_m: f64) -> Result<Vec<NearbyIssue>> {
         let found = self.ledger.nearby_open_issues(&category, lat, lon, radius_m)?;
-        Ok(found.into_iter().map(|item| NearbyIssue { issue: item.issue.into(), distance_m: item.distance_m }).collect())
+        Ok(found
+            .into_iter()
+            .map(|item| NearbyIssue { issue: item.issue.into(), distance_m: item.distance_m })
+            .collect())
     }
 
     /// Starts recording a walk; only one records at a time.
@@ -371,4 +384,82 @@ impl Device {
 
 fn paths(paths: Vec<String>) -> Vec<PathBuf> {
     paths.into_iter().map(PathBuf::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger_with_village(dir: &Path) -> String {
+        let path = dir.join("device.db");
+        let ledger = Ledger::open(&path, OpenMode::CreateIfMissing, Arc::new(SystemClock)).unwrap();
+        ledger
+            .upsert_village(&rectify_core::ledger::NewVillage {
+                code: "990003000001".into(),
+                name: "Test village".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        path.display().to_string()
+    }
+
+    fn inspector(name: &str) -> ProfileSetup {
+        ProfileSetup { user_name: name.into(), role: Role::Inspector, village_codes: Vec::new() }
+    }
+
+    #[test]
+    fn a_setup_is_kept_and_a_different_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ledger_with_village(dir.path());
+        let first = Device::open(path.clone(), Some(inspector("Wang"))).unwrap().profile().unwrap();
+        let again = Device::open(path.clone(), Some(inspector("Wang"))).unwrap().profile().unwrap();
+        assert_eq!(first, again, "opening with the same setup must not mint a new user");
+        let other = Device::open(path, Some(inspector("Li")));
+        assert!(matches!(other, Err(RectifyError::InvalidInput { .. })), "{other:?}");
+    }
+
+    #[test]
+    fn a_whole_issue_round_trips_through_the_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::open(ledger_with_village(dir.path()), Some(inspector("Wang"))).unwrap();
+        let at = Fix { lat: 36.46, lon: 120.51, accuracy_m: Some(4.0) };
+        let issue = device
+            .report(NewIssue {
+                category: "waste.bin_overflowing".into(),
+                at,
+                photo_paths: Vec::new(),
+                note: Some("bins full".into()),
+                village_code: Some("990003000001".into()),
+                village_reason: None,
+            })
+            .unwrap();
+        assert_eq!((issue.status, issue.at, issue.note.as_deref()), (IssueStatus::Reported, at, Some("bins full")));
+        let edited =
+            device.edit(issue.id, IssueEdit { note: Some("three bins".into()), ..IssueEdit::default() }).unwrap();
+        assert_eq!(edited.note.as_deref(), Some("three bins"));
+        let listed =
+            device.list(Some(ListQuery { status: Some(IssueStatus::Reported), ..ListQuery::default() })).unwrap();
+        assert_eq!(listed.iter().map(|item| item.id).collect::<Vec<_>>(), vec![issue.id]);
+        assert_eq!(listed[0].sync_state, "pending 2");
+        let detail = device.issue(issue.id).unwrap();
+        assert_eq!(detail.history.iter().map(|entry| entry.kind.as_str()).collect::<Vec<_>>(), ["reported", "edited"]);
+        assert_eq!(detail.village_code, "990003000001");
+        let refused = device.accept(issue.id, None);
+        assert!(matches!(refused, Err(RectifyError::NotPermitted { .. })), "{refused:?}");
+        assert_eq!(device.outbox().unwrap().pending_events, 2, "a refused command writes nothing");
+    }
+
+    #[test]
+    fn a_job_cancelled_before_it_runs_stops_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::open(ledger_with_village(dir.path()), None).unwrap();
+        device
+            .ledger()
+            .store()
+            .write(|tx| rectify_core::store::sync::save_enrollment(tx, "http://127.0.0.1:9", "t", "e", "now"))
+            .unwrap();
+        let job = device.sync_job(None, None, None);
+        job.cancel();
+        assert!(matches!(job.run(), Err(RectifyError::Interrupted { .. })));
+    }
 }

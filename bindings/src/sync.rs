@@ -17,7 +17,10 @@ use crate::error::{RectifyError, TransportError};
 use crate::records::{HttpHeader, HttpRequest, HttpResponse, SyncProgress, SyncSummary};
 
 /// Sends one request to the office and returns its answer, whatever the status. Implemented by the app
-/// with its platform's HTTP stack; called on the thread that runs the sync.
+/// with its platform's HTTP stack; called on the thread that runs the sync. Send the headers and body as
+/// given and return the body as it arrived; a stack that inflates compressed bodies by itself (URLSession
+/// does) must drop the `Content-Encoding` header from the answer it returns. Throw a `TransportError`
+/// when no answer came: the sync retries with backoff.
 #[uniffi::export(foreign)]
 pub trait SyncTransport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
@@ -171,7 +174,11 @@ impl Transport for HostTransport {
         let answer = self.host.send(asked)?;
         Ok(core_sync::HttpResponse {
             status: answer.status,
-            headers: answer.headers.into_iter().map(|header| (header.name.to_ascii_lowercase(), header.value)).collect(),
+            headers: answer
+                .headers
+                .into_iter()
+                .map(|header| (header.name.to_ascii_lowercase(), header.value))
+                .collect(),
             body: answer.body,
         })
     }

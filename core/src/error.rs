@@ -104,7 +104,9 @@ impl From<StoreError> for RectifyError {
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, _))
                 if code.code == rusqlite::ErrorCode::OperationInterrupted =>
             {
-                Self::Interrupted { reason: "the operation was interrupted before it finished; nothing of it was written".into() }
+                Self::Interrupted {
+                    reason: "the operation was interrupted before it finished; nothing of it was written".into(),
+                }
             }
             StoreError::Sqlite(_) | StoreError::Io { .. } | StoreError::Corrupt(_) => {
                 Self::Storage { reason: err.to_string() }

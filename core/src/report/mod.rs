@@ -99,7 +99,9 @@ pub fn area_bulletin(
             return Err(crate::RectifyError::not_found(format!("no {what} named `{name}` among the villages")));
         }
     }
-    let keep = |place: &Place| wanted.iter().all(|(given, _, group)| given.is_none_or(|name| group(place).as_deref() == Some(name)));
+    let keep = |place: &Place| {
+        wanted.iter().all(|(given, _, group)| given.is_none_or(|name| group(place).as_deref() == Some(name)))
+    };
     Ok(bulletin(scorer, week, &keep))
 }
 

@@ -127,7 +127,9 @@ pub fn list(conn: &Connection, filter: &IssueFilter, now: DateTime<Utc>) -> rusq
     let mut sql = String::from(
         "SELECT i.id, i.village_id, c.code, v.name, i.category, i.status, i.deadline_ms, i.reported_ms,
                 i.rework_count, i.note, i.lat, i.lon,
-                (SELECT count(*) FROM events e WHERE e.issue_id = i.id AND e.server_seq IS NULL),
+                -- The unary + keeps SQLite on events_issue: on its own it would pick the server_seq index
+                -- and walk every pending event once per issue, quadratic on a phone that was offline.
+                (SELECT count(*) FROM events e WHERE e.issue_id = i.id AND +e.server_seq IS NULL),
                 (SELECT count(*) FROM events e WHERE e.issue_id = i.id AND json_extract(e.verdict, '$.verdict') = 'refused')
          FROM issues i
          JOIN villages v ON v.id = i.village_id

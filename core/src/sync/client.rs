@@ -756,6 +756,15 @@ fn decoded_body(response: &HttpResponse) -> Result<Vec<u8>> {
         return Err(unexpected(response));
     }
     if response.header("content-encoding").is_some_and(|encoding| encoding.eq_ignore_ascii_case("gzip")) {
+        if !response.body.starts_with(&[0x1f, 0x8b]) {
+            // The usual cause is a platform HTTP stack (URLSession) that inflated the body itself but kept
+            // the header: say so, since the fix is in the app's transport.
+            return Err(RectifyError::Sync {
+                reason: "the answer says it is gzip-compressed but is not; an HTTP stack that decompresses \
+                         bodies itself must drop the Content-Encoding header"
+                    .into(),
+            });
+        }
         gunzip(&response.body, 512 << 20).map_err(|reason| RectifyError::Sync { reason })
     } else {
         Ok(response.body.clone())
@@ -921,7 +930,8 @@ mod tests {
         }
         let ledger = Ledger::in_memory(std::sync::Arc::new(crate::clock::SystemClock)).unwrap();
         ledger.store().write(|tx| sync_store::save_enrollment(tx, "http://office", "token", "epoch", "now")).unwrap();
-        let slow = RetryPolicy { first_delay: Duration::from_secs(60), max_delay: Duration::from_secs(60), max_attempts: 5 };
+        let slow =
+            RetryPolicy { first_delay: Duration::from_secs(60), max_delay: Duration::from_secs(60), max_attempts: 5 };
         let started = std::time::Instant::now();
         let outcome = ledger.sync(&Down, SyncOptions { retry: slow, ..SyncOptions::default() }, &CancelLater(0.into()));
         assert!(matches!(outcome, Err(RectifyError::Interrupted { .. })), "{outcome:?}");

@@ -17,6 +17,8 @@ use rectify_core::ledger::{Ledger, NewReport, NewVillage};
 use rectify_core::store::OpenMode;
 use serde_json::json;
 
+#[cfg(feature = "ffi")]
+mod ffi;
 mod geo;
 mod photo;
 mod score;
@@ -37,7 +39,9 @@ fn main() -> Outcome {
         ["geo"] => geo::run(quick),
         ["sync"] => sync::run(quick),
         ["score"] => score::run(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score".into()),
+        #[cfg(feature = "ffi")]
+        ["ffi"] => ffi::run(quick),
+        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score, ffi".into()),
     }
 }
 

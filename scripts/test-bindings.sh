@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Runs the binding tests in Python, Kotlin (JVM) and Swift (Linux), each against its own real office on
+# loopback (the binding-fixture binary). Each prints "LANGUAGE: N passed, N failed"; the script fails if
+# any language fails. The tools come from scripts/binding-tools.sh.
+#
+# Usage: scripts/test-bindings.sh [python] [kotlin] [swift]     (default: all three)
+# Environment: RECTIFY_TOOLS (default /opt/rectify-tools), RECTIFY_MEMORY_CYCLES / RECTIFY_MEMORY_CALLS
+# (the Python memory test; default 10000 / 100000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+languages=("$@")
+((${#languages[@]})) || languages=(python kotlin swift)
+tools="${RECTIFY_TOOLS:-/opt/rectify-tools}"
+kotlin_home="$tools/kotlin/node_modules/kotlin-compiler"
+swift_root="$tools/swift-trixie"
+java_lib=/usr/share/java
+out="$root/target/bindings"
+work="$root/target/binding-tests"
+mkdir -p "$work"
+
+echo "== building the library, the generator, the office and the fixture"
+cargo build --locked -p rectify-ffi -p uniffi-bindgen -p rectify-office -p rectify-tests --bin binding-fixture
+./scripts/gen-bindings.sh --no-build --out "$out"
+
+fixture_pid=""
+fixture_in=""
+# Starts a fresh office with fresh codes under $1 and loads its fixture.env into the environment.
+start_fixture() {
+    rm -rf "$1"
+    mkdir -p "$1"
+    coproc FIXTURE { "$root/target/debug/binding-fixture" --dir "$1"; }
+    fixture_pid=$FIXTURE_PID
+    # Closing this descriptor (its only copy) tells the fixture to stop the office.
+    fixture_in=${FIXTURE[1]}
+    local line=""
+    read -r line <&"${FIXTURE[0]}" || true
+    [ "$line" = ready ] || { echo "the binding fixture did not start" >&2; return 1; }
+    set -a
+    # shellcheck disable=SC1091
+    . "$1/fixture.env"
+    set +a
+}
+stop_fixture() {
+    if [ -n "$fixture_in" ]; then
+        exec {fixture_in}>&-
+        fixture_in=""
+    fi
+    [ -z "$fixture_pid" ] || wait "$fixture_pid" 2>/dev/null || true
+    fixture_pid=""
+}
+
+mounted=()
+cleanup() {
+    stop_fixture
+    for point in "${mounted[@]}"; do umount "$point" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+run_python() {
+    start_fixture "$work/python"
+    local status=0
+    PYTHONPATH="$out/python" python3 bindings/tests/python/test_rectify.py || status=$?
+    stop_fixture
+    return $status
+}
+
+run_kotlin() {
+    [ -x "$kotlin_home/bin/kotlinc" ] || { echo "kotlinc is missing: run scripts/binding-tools.sh" >&2; return 1; }
+    local lib="$kotlin_home/lib" classes="$work/kotlin-classes"
+    rm -rf "$classes"
+    echo "== compiling the Kotlin bindings and tests"
+    "$kotlin_home/bin/kotlinc" -nowarn \
+        -cp "$java_lib/jna.jar:$java_lib/junit-jupiter-api.jar:$java_lib/apiguardian-api.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar" \
+        -d "$classes" "$out"/kotlin/app/rectify/core/*.kt bindings/tests/kotlin/RectifyTest.kt
+    start_fixture "$work/kotlin"
+    local status=0 log="$work/kotlin.log"
+    java -Djna.library.path="$out/lib" -jar "$java_lib/junit-platform-console-standalone.jar" \
+        --disable-banner --disable-ansi-colors --details=tree \
+        --class-path "$classes:$java_lib/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar" \
+        --select-class app.rectify.core.test.RectifyTest >"$log" 2>&1 || status=$?
+    stop_fixture
+    cat "$log"
+    local passed failed
+    passed=$(grep -o -E '[0-9]+ tests successful' "$log" | grep -o -E '^[0-9]+' || echo 0)
+    failed=$(grep -o -E '[0-9]+ tests failed' "$log" | grep -o -E '^[0-9]+' || echo 1)
+    echo "kotlin: $passed passed, $failed failed"
+    [ "$passed" -gt 0 ] || status=1
+    return $status
+}
+
+run_swift() {
+    [ -x "$swift_root/usr/libexec/swift/bin/swift" ] || { echo "swift is missing: run scripts/binding-tools.sh" >&2; return 1; }
+    # Swift's tools find their libraries through /proc/self/exe, and the tests need /dev.
+    for point in proc dev; do
+        if ! mountpoint -q "$swift_root/$point"; then
+            if [ $point = proc ]; then mount -t proc proc "$swift_root/proc"; else mount --bind /dev "$swift_root/dev"; fi
+            mounted+=("$swift_root/$point")
+        fi
+    done
+    # The package lives inside the chroot; its .build stays between runs so a rerun only rebuilds what changed.
+    local inside=/var/tmp/rectify-swift package="$swift_root/var/tmp/rectify-swift"
+    mkdir -p "$package/Sources/Rectify" "$package/Sources/RectifyFFI" "$package/lib" "$package/Tests"
+    cp bindings/tests/swift/Package.swift "$package/"
+    rm -rf "$package/Tests/RectifyTests"
+    cp -r bindings/tests/swift/Tests/RectifyTests "$package/Tests/"
+    cp "$out/swift/Rectify.swift" "$package/Sources/Rectify/"
+    cp "$out/swift/RectifyFFI.h" "$package/Sources/RectifyFFI/"
+    cp "$out/lib/librectify_ffi.so" "$package/lib/"
+    # The generated module map is for Apple platforms (it uses Darwin); this one links the library.
+    printf 'module RectifyFFI {\n    header "RectifyFFI.h"\n    link "rectify_ffi"\n    export *\n}\n' \
+        >"$package/Sources/RectifyFFI/module.modulemap"
+    start_fixture "$swift_root/var/tmp/rectify-swift-fixture"
+    # The fixture's paths, as seen from inside the chroot.
+    local name
+    for name in RECTIFY_PHOTO_BEFORE RECTIFY_PHOTO_AFTER RECTIFY_PHOTO_THIRD; do
+        export "$name=${!name#"$swift_root"}"
+    done
+    local status=0 log="$work/swift.log"
+    chroot "$swift_root" /usr/bin/env HOME=/root LD_LIBRARY_PATH="$inside/lib" \
+        /bin/sh -c "cd $inside && swift test --disable-swift-testing 2>&1" >"$log" 2>&1 || status=$?
+    stop_fixture
+    grep -v -E '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Build|Planning)' "$log" | tail -n 60
+    local executed failures
+    executed=$(grep -o -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$log" | tail -n1 || true)
+    if [ -n "$executed" ]; then
+        local total bad
+        total=$(echo "$executed" | awk '{print $2}')
+        bad=$(echo "$executed" | awk '{print $5}')
+        echo "swift: $((total - bad)) passed, $bad failed"
+    else
+        echo "swift: 0 passed, 1 failed (the package did not build or run)"
+        status=1
+    fi
+    return $status
+}
+
+failed_languages=()
+for language in "${languages[@]}"; do
+    echo "== binding tests: $language"
+    case "$language" in
+        python) run_python || failed_languages+=(python) ;;
+        kotlin) run_kotlin || failed_languages+=(kotlin) ;;
+        swift) run_swift || failed_languages+=(swift) ;;
+        *) echo "unknown language $language (python, kotlin, swift)" >&2; exit 2 ;;
+    esac
+done
+if ((${#failed_languages[@]})); then
+    echo "binding tests failed in: ${failed_languages[*]}"
+    exit 1
+fi
+echo "binding tests passed in: ${languages[*]}"
