@@ -5,7 +5,8 @@
 #
 # Usage: scripts/test-bindings.sh [python] [kotlin] [swift]     (default: all three)
 # Environment: RECTIFY_TOOLS (default /opt/rectify-tools), RECTIFY_MEMORY_CYCLES / RECTIFY_MEMORY_CALLS
-# (the Python memory test; default 10000 / 100000).
+# (the Python memory test; default 10000 / 100000). Swift needs root: it mounts /proc and /dev into the
+# chroot and runs `chroot`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -19,9 +20,16 @@ java_lib=/usr/share/java
 out="$root/target/bindings"
 work="$root/target/binding-tests"
 mkdir -p "$work"
+# Runs from two checkouts share the Swift chroot (its package folder and mounts): one at a time.
+if [ -d "$tools" ] && command -v flock >/dev/null 2>&1; then
+    exec {run_lock}>>"$tools/.test-bindings.lock"
+    flock "$run_lock"
+fi
 
 echo "== building the library, the generator, the office and the fixture"
-cargo build --locked -p rectify-ffi -p uniffi-bindgen -p rectify-office -p rectify-tests --bin binding-fixture
+# Two invocations: a `--bin` filter would apply to every package named with it.
+cargo build --locked -p rectify-ffi -p uniffi-bindgen -p rectify-office
+cargo build --locked -p rectify-tests --bin binding-fixture
 ./scripts/gen-bindings.sh --no-build --out "$out"
 
 fixture_pid=""
@@ -35,7 +43,8 @@ start_fixture() {
     # Closing this descriptor (its only copy) tells the fixture to stop the office.
     fixture_in=${FIXTURE[1]}
     local line=""
-    read -r line <&"${FIXTURE[0]}" || true
+    # The office is up within a second or two; a fixture that hangs must not hang the run.
+    read -r -t 120 line <&"${FIXTURE[0]}" || true
     [ "$line" = ready ] || { echo "the binding fixture did not start" >&2; return 1; }
     set -a
     # shellcheck disable=SC1091
@@ -54,12 +63,13 @@ stop_fixture() {
 mounted=()
 cleanup() {
     stop_fixture
-    for point in "${mounted[@]}"; do umount "$point" 2>/dev/null || true; done
+    for point in "${mounted[@]}"; do umount "$point" || echo "warning: could not unmount $point" >&2; done
 }
 trap cleanup EXIT
 
+# The run_* functions are called as `run_x || …`, where `set -e` does not apply: each step checks itself.
 run_python() {
-    start_fixture "$work/python"
+    start_fixture "$work/python" || return 1
     local status=0
     PYTHONPATH="$out/python" python3 bindings/tests/python/test_rectify.py || status=$?
     stop_fixture
@@ -73,8 +83,8 @@ run_kotlin() {
     echo "== compiling the Kotlin bindings and tests"
     "$kotlin_home/bin/kotlinc" -nowarn \
         -cp "$java_lib/jna.jar:$java_lib/junit-jupiter-api.jar:$java_lib/apiguardian-api.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar" \
-        -d "$classes" "$out"/kotlin/app/rectify/core/*.kt bindings/tests/kotlin/RectifyTest.kt
-    start_fixture "$work/kotlin"
+        -d "$classes" "$out"/kotlin/app/rectify/core/*.kt bindings/tests/kotlin/RectifyTest.kt || return 1
+    start_fixture "$work/kotlin" || return 1
     local status=0 log="$work/kotlin.log"
     java -Djna.library.path="$out/lib" -jar "$java_lib/junit-platform-console-standalone.jar" \
         --disable-banner --disable-ansi-colors --details=tree \
@@ -95,23 +105,27 @@ run_swift() {
     # Swift's tools find their libraries through /proc/self/exe, and the tests need /dev.
     for point in proc dev; do
         if ! mountpoint -q "$swift_root/$point"; then
-            if [ $point = proc ]; then mount -t proc proc "$swift_root/proc"; else mount --bind /dev "$swift_root/dev"; fi
+            if [ $point = proc ]; then
+                mount -t proc proc "$swift_root/proc" || return 1
+            else
+                mount --bind /dev "$swift_root/dev" || return 1
+            fi
             mounted+=("$swift_root/$point")
         fi
     done
     # The package lives inside the chroot; its .build stays between runs so a rerun only rebuilds what changed.
     local inside=/var/tmp/rectify-swift package="$swift_root/var/tmp/rectify-swift"
     mkdir -p "$package/Sources/Rectify" "$package/Sources/RectifyFFI" "$package/lib" "$package/Tests"
-    cp bindings/tests/swift/Package.swift "$package/"
+    cp bindings/tests/swift/Package.swift "$package/" || return 1
     rm -rf "$package/Tests/RectifyTests"
-    cp -r bindings/tests/swift/Tests/RectifyTests "$package/Tests/"
-    cp "$out/swift/Rectify.swift" "$package/Sources/Rectify/"
-    cp "$out/swift/RectifyFFI.h" "$package/Sources/RectifyFFI/"
-    cp "$out/lib/librectify_ffi.so" "$package/lib/"
+    cp -r bindings/tests/swift/Tests/RectifyTests "$package/Tests/" || return 1
+    cp "$out/swift/Rectify.swift" "$package/Sources/Rectify/" || return 1
+    cp "$out/swift/RectifyFFI.h" "$package/Sources/RectifyFFI/" || return 1
+    cp "$out/lib/librectify_ffi.so" "$package/lib/" || return 1
     # The generated module map is for Apple platforms (it uses Darwin); this one links the library.
     printf 'module RectifyFFI {\n    header "RectifyFFI.h"\n    link "rectify_ffi"\n    export *\n}\n' \
         >"$package/Sources/RectifyFFI/module.modulemap"
-    start_fixture "$swift_root/var/tmp/rectify-swift-fixture"
+    start_fixture "$swift_root/var/tmp/rectify-swift-fixture" || return 1
     # The fixture's paths, as seen from inside the chroot.
     local name
     for name in RECTIFY_PHOTO_BEFORE RECTIFY_PHOTO_AFTER RECTIFY_PHOTO_THIRD; do
@@ -129,6 +143,7 @@ run_swift() {
         total=$(echo "$executed" | awk '{print $2}')
         bad=$(echo "$executed" | awk '{print $5}')
         echo "swift: $((total - bad)) passed, $bad failed"
+        [ "$total" -gt 0 ] || status=1
     else
         echo "swift: 0 passed, 1 failed (the package did not build or run)"
         status=1

@@ -56,28 +56,39 @@ impl Device {
             return Err(RectifyError::invalid("give the path of the ledger file to open"));
         }
         let ledger = Ledger::open(Path::new(&path), OpenMode::CreateIfMissing, Arc::new(SystemClock))?;
-        let device = Self { ledger, sync_lock: SyncLock::default() };
+        let device = Self { ledger, sync_lock: SyncLock::for_ledger(Path::new(&path)) };
         if let Some(setup) = setup {
             device.set_up(setup)?;
         }
         Ok(Arc::new(device))
     }
 
-    /// Makes this device act for a user (when it was not enrolled with an office).
+    /// Makes this device act for a user (when it was not enrolled with an office). On a device that has a
+    /// user already, the same user, role and (when given) villages are accepted; anything else is refused.
     pub fn set_up(&self, setup: ProfileSetup) -> Result<Profile> {
         match self.ledger.profile() {
-            Ok(existing) if existing.user_name == setup.user_name.trim() && Role::from(existing.role) == setup.role => {
-                self.profile()
+            Ok(_) => {
+                let current = self.profile()?;
+                let mut wanted = setup.village_codes.clone();
+                let mut held = current.village_codes.clone();
+                wanted.sort();
+                held.sort();
+                let same_villages = wanted.is_empty() || wanted == held;
+                if current.user_name == setup.user_name.trim() && current.role == setup.role && same_villages {
+                    Ok(current)
+                } else {
+                    Err(RectifyError::invalid(format!(
+                        "this device already acts for {} ({:?}, villages {:?}); open another ledger file for \
+                         another user",
+                        current.user_name, current.role, current.village_codes
+                    )))
+                }
             }
-            Ok(existing) => Err(RectifyError::invalid(format!(
-                "this device already acts for {} ({}); open another ledger file for another user",
-                existing.user_name,
-                existing.role.as_str()
-            ))),
-            Err(_) => {
+            Err(rectify_core::RectifyError::NotInitialised { .. }) => {
                 self.ledger.init(&setup.user_name, setup.role.into(), &setup.village_codes)?;
                 self.profile()
             }
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -112,6 +123,7 @@ impl Device {
         if !(server_url.starts_with("http://") || server_url.starts_with("https://")) {
             return Err(RectifyError::invalid(format!("`{server_url}` is not an http:// or https:// address")));
         }
+        let _no_sync_meanwhile = self.sync_lock.begin()?;
         match transport {
             Some(host) => {
                 self.ledger.enroll(&HostTransport { host, base: server_url.clone() }, &server_url, &code)?;
@@ -327,14 +339,15 @@ impl Device {
         Ok(self.ledger.start_track(&name)?.into())
     }
 
-    /// Adds a fix to the walk being recorded; returns the points kept so far.
+    /// Adds a fix to the walk being recorded; returns how many fixes it holds (poor fixes and jumps are
+    /// filtered out when the track stops).
     pub fn add_track_point(&self, point: TrackPoint) -> Result<u64> {
         let point = rectify_core::geo::track::TrackPoint {
             lat: point.lat,
             lon: point.lon,
             at: point.at,
             accuracy_m: point.accuracy_m,
-            new_segment: false,
+            new_segment: point.new_segment,
         };
         Ok(self.ledger.add_track_point(point)?)
     }
@@ -375,8 +388,8 @@ impl Device {
         self.sync_job(transport, listener, settings).run()
     }
 
-    /// Makes a long database statement running on another thread stop with `Interrupted`; what it was
-    /// writing is rolled back whole.
+    /// Makes the database statements running now on other threads (a long list, a bulletin, a write)
+    /// stop with `Interrupted`; a write is rolled back whole. Calls started afterwards run normally.
     pub fn interrupt(&self) {
         self.ledger.store().interrupt();
     }

@@ -51,6 +51,13 @@ impl From<rectify_core::RectifyError> for RectifyError {
     }
 }
 
+/// A listener that threw something of its own: the sync notes it and stops calling that listener.
+impl From<uniffi::UnexpectedUniFFICallbackError> for RectifyError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Sync { reason: format!("the app's progress listener failed: {}", err.reason) }
+    }
+}
+
 impl RectifyError {
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Self::InvalidInput { reason: reason.into() }

@@ -570,6 +570,9 @@ pub struct TrackPoint {
     pub at: Option<Timestamp>,
     #[uniffi(default = None)]
     pub accuracy_m: Option<f64>,
+    /// The first fix after a gap (GPS lost, app paused): the walk's line does not join it to the last one.
+    #[uniffi(default = false)]
+    pub new_segment: bool,
 }
 
 /// A recorded walk.

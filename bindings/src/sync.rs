@@ -6,8 +6,10 @@
 //! The network is either the built-in HTTP client or a [`SyncTransport`] the host writes with its own
 //! stack (OkHttp, URLSession, background transfers). Progress reaches a [`SyncListener`].
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError, Weak};
 use std::time::Duration;
 
 use rectify_core::sync::{self as core_sync, Method, RetryPolicy, SyncOptions, Transport};
@@ -17,19 +19,22 @@ use crate::error::{RectifyError, TransportError};
 use crate::records::{HttpHeader, HttpRequest, HttpResponse, SyncProgress, SyncSummary};
 
 /// Sends one request to the office and returns its answer, whatever the status. Implemented by the app
-/// with its platform's HTTP stack; called on the thread that runs the sync. Send the headers and body as
-/// given and return the body as it arrived; a stack that inflates compressed bodies by itself (URLSession
-/// does) must drop the `Content-Encoding` header from the answer it returns. Throw a `TransportError`
-/// when no answer came: the sync retries with backoff.
+/// with its platform's HTTP stack. It is called from the sync's thread and, while a pull page is applied,
+/// from a helper thread fetching the next one: two calls may overlap, so keep it thread-safe. Send the
+/// headers and body as given and return the body as it arrived; a stack that inflates compressed bodies
+/// by itself (URLSession does) must drop the `Content-Encoding` header from the answer it returns. Throw a
+/// `TransportError` when no answer came: the sync retries with backoff.
 #[uniffi::export(foreign)]
 pub trait SyncTransport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
-/// Told where a sync stands after every exchange with the office; called on the sync's thread.
+/// Told where a sync stands after every exchange with the office; called on the sync's thread. A listener
+/// that throws is not called again during that sync, and the sync carries on: a broken progress bar must
+/// not stop the ledger from reaching the office.
 #[uniffi::export(foreign)]
 pub trait SyncListener: Send + Sync {
-    fn on_progress(&self, progress: SyncProgress);
+    fn on_progress(&self, progress: SyncProgress) -> Result<(), RectifyError>;
 }
 
 /// How a sync behaves.
@@ -104,14 +109,12 @@ impl SyncJob {
     /// next sync resumes from there. Only one sync runs on a device at a time.
     pub fn run(&self) -> Result<SyncSummary, RectifyError> {
         let options = self.settings.options()?;
-        let _only_one = self.device.sync_lock.try_lock().map_err(|_| RectifyError::Sync {
-            reason: "a sync is already running on this device; wait for it to finish".into(),
-        })?;
+        let _only_one = self.device.sync_lock.begin()?;
         let ledger = self.device.ledger();
         let base = ledger.sync_status()?.map(|status| status.server_url).ok_or_else(|| {
             RectifyError::NotInitialised { reason: "this device is not enrolled with an office: enroll first".into() }
         })?;
-        let watcher = Watcher { job: self };
+        let watcher = Watcher { job: self, listener_failed: AtomicBool::new(false) };
         let report = match &self.transport {
             Some(host) => ledger.sync(&HostTransport { host: host.clone(), base }, options, &watcher),
             None => ledger.sync(&core_sync::HttpTransport::new(&base), options, &watcher),
@@ -132,12 +135,17 @@ impl SyncJob {
 /// The core's progress callback, forwarding to the app's listener and answering the core's "stop?".
 struct Watcher<'a> {
     job: &'a SyncJob,
+    listener_failed: AtomicBool,
 }
 
 impl core_sync::SyncProgress for Watcher<'_> {
     fn progress(&self, progress: &core_sync::Progress) {
-        if let Some(listener) = &self.job.listener {
-            listener.on_progress(progress.into());
+        let Some(listener) = &self.job.listener else { return };
+        if self.listener_failed.load(Ordering::Relaxed) {
+            return;
+        }
+        if listener.on_progress(progress.into()).is_err() {
+            self.listener_failed.store(true, Ordering::Relaxed);
         }
     }
 
@@ -184,5 +192,35 @@ impl Transport for HostTransport {
     }
 }
 
-/// Serialises syncs of one device.
-pub(crate) type SyncLock = Mutex<()>;
+/// Serialises syncs and enrollments of one ledger file across every `Device` opened on it in this
+/// process: two syncs of one ledger at once would push the same outbox twice and race on its cursor.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncLock(Arc<Mutex<()>>);
+
+impl SyncLock {
+    /// The lock of the ledger at `path` (made absolute, so two spellings of one file share it).
+    pub(crate) fn for_ledger(path: &Path) -> Self {
+        static LEDGERS: OnceLock<Mutex<HashMap<PathBuf, Weak<Mutex<()>>>>> = OnceLock::new();
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut ledgers = LEDGERS.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+        ledgers.retain(|_, lock| lock.strong_count() > 0);
+        if let Some(lock) = ledgers.get(&key).and_then(Weak::upgrade) {
+            return Self(lock);
+        }
+        let lock = Arc::new(Mutex::new(()));
+        ledgers.insert(key, Arc::downgrade(&lock));
+        Self(lock)
+    }
+
+    /// Holds the ledger for one sync or enrollment, or says that another is under way.
+    pub(crate) fn begin(&self) -> Result<MutexGuard<'_, ()>, RectifyError> {
+        match self.0.try_lock() {
+            Ok(guard) => Ok(guard),
+            // A panic while syncing (a bug) must not block every later sync.
+            Err(TryLockError::Poisoned(poisoned)) => Ok(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(RectifyError::Sync {
+                reason: "a sync or enrollment is already running on this ledger; wait for it to finish".into(),
+            }),
+        }
+    }
+}

@@ -149,6 +149,9 @@ class RectifyTest {
         assertEquals(listOf("reported", "strike_off_requested", "accepted"), detail.history.map { it.kind })
         assertTrue(detail.history.all { it.officeSeq != null })
         assertEquals(setOf(PhotoRole.BEFORE, PhotoRole.AFTER), detail.photos.map { it.role }.toSet())
+        // This phone took the before-photo: its evidence file and thumbnail are on disk where the detail says.
+        val own = detail.photos.single { it.role == PhotoRole.BEFORE }
+        assertTrue(File(own.path!!).isFile && File(own.thumbnailPath!!).isFile, own.toString())
         val done = inspector.negativeList(village)
         assertEquals(1u, done.rectified)
         assertEquals(100.0, done.rectificationRate)
@@ -203,7 +206,8 @@ class RectifyTest {
         assertEquals(3, down.calls.get())
         assertTrue(failed.reason.contains("no signal"), failed.reason)
 
-        val job = device.syncJob(NoSignal(), null, SyncSettings(false, 50u, 10_000u))
+        // Uncancelled, this job fails with Sync after ~30 s of backoff: a broken cancel fails, not hangs.
+        val job = device.syncJob(NoSignal(), null, SyncSettings(false, 3u, 10_000u))
         val started = System.nanoTime()
         val canceller = Thread { Thread.sleep(300); job.cancel() }.apply { start() }
         assertFailsWith<RectifyException.Interrupted> { job.run() }

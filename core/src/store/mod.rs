@@ -57,7 +57,8 @@ pub struct Store {
     // its close checkpoints the WAL into the database file and removes it.
     reader: Option<Mutex<Connection>>,
     writer: Mutex<Connection>,
-    interrupt: InterruptHandle,
+    /// Kept outside the connection locks, so another thread can stop a statement that holds one.
+    interrupt: Vec<InterruptHandle>,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,7 +109,7 @@ impl Store {
         let reader =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         configure(&reader)?;
-        let interrupt = writer.get_interrupt_handle();
+        let interrupt = vec![writer.get_interrupt_handle(), reader.get_interrupt_handle()];
         Ok(Self {
             path: Some(path.to_path_buf()),
             writer: Mutex::new(writer),
@@ -122,7 +123,7 @@ impl Store {
         let mut writer = Connection::open_in_memory()?;
         configure(&writer)?;
         migrations::migrate_to(&mut writer, migrations::LATEST)?;
-        let interrupt = writer.get_interrupt_handle();
+        let interrupt = vec![writer.get_interrupt_handle()];
         Ok(Self { path: None, writer: Mutex::new(writer), reader: None, interrupt })
     }
 
@@ -162,9 +163,12 @@ impl Store {
         Ok(())
     }
 
-    /// Asks a long-running statement on the writer to stop; it fails with an "interrupted" error.
+    /// Asks the statements running now, on the writer and the reader, to stop; each fails with an
+    /// "interrupted" error and its transaction rolls back. Statements started later are not affected.
     pub fn interrupt(&self) {
-        self.interrupt.interrupt();
+        for handle in &self.interrupt {
+            handle.interrupt();
+        }
     }
 
     /// The schema version of the open file.

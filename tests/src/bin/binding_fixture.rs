@@ -3,7 +3,7 @@
 //! village and an acceptor (and a spare inspector code for the test that syncs through a transport
 //! written in the test's own language), and three field photos taken inside that village.
 //!
-//! `binding-fixture --dir DIR` writes `DIR/fixture.env` (`NAME=value` lines) and prints `ready`; it keeps
+//! `binding-fixture --dir DIR` writes `DIR/fixture.env` (`NAME='value'` lines, for a shell to source) and prints `ready`; it keeps
 //! the office running until its standard input closes, then stops it. Used by scripts/test-bindings.sh.
 
 use std::io::Read;
@@ -62,8 +62,11 @@ fn main() -> ExitCode {
         ("RECTIFY_CODE_HOST_TRANSPORT", office.enrollment_code("Sun Inspector", "inspector", &[])),
         ("RECTIFY_CODE_CANCEL", office.enrollment_code("Qian Inspector", "inspector", &[])),
         ("RECTIFY_CODE_THREADS", office.enrollment_code("Zhou Inspector", "inspector", &[])),
+        ("RECTIFY_CODE_ADMIN", office.enrollment_code("Wu Admin", "admin", &[])),
     ];
-    let env: String = lines.iter().map(|(name, value)| format!("{name}={value}\n")).collect();
+    // Shell-quoted, because the test script sources the file.
+    let env: String =
+        lines.iter().map(|(name, value)| format!("{name}='{}'\n", value.replace('\'', "'\\''"))).collect();
     let file = dir.join("fixture.env");
     if let Err(err) = std::fs::write(&file, env) {
         eprintln!("cannot write {}: {err}", file.display());

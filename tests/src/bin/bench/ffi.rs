@@ -52,14 +52,13 @@ pub fn run(quick: bool) -> Outcome {
     if listed != ISSUES {
         return Err(format!("the bench ledger lists {listed} issues, not {ISSUES}").into());
     }
-    let mut times: Vec<f64> = (0..rounds + 3)
-        .map(|_| {
-            let started = Instant::now();
-            let _ = device.list(None);
-            started.elapsed().as_secs_f64() * 1000.0
-        })
-        .skip(3)
-        .collect();
+    let mut times = Vec::with_capacity(rounds + 3);
+    for _ in 0..rounds + 3 {
+        let started = Instant::now();
+        device.list(None)?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.drain(..3);
     times.sort_by(f64::total_cmp);
     let rust_list_ms = times[times.len() / 2];
     let started = Instant::now();

@@ -178,6 +178,10 @@ final class RectifyTests: XCTestCase {
         XCTAssertEqual(detail.history.map(\.kind), ["reported", "strike_off_requested", "accepted"])
         XCTAssertTrue(detail.history.allSatisfy { $0.officeSeq != nil })
         XCTAssertEqual(Set(detail.photos.map(\.role)), [.before, .after])
+        // This phone took the before-photo: its evidence file and thumbnail are on disk where the detail says.
+        let own = detail.photos.first { $0.role == .before }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: own?.path ?? ""), "\(String(describing: own))")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: own?.thumbnailPath ?? ""))
         let done = try inspector.negativeList(villageCode: village)
         XCTAssertEqual(done.rectified, 1)
         XCTAssertEqual(done.rectificationRate, 100.0)
@@ -231,7 +235,8 @@ final class RectifyTests: XCTestCase {
         XCTAssertEqual(down.calls, 3)
         XCTAssertTrue(reason.contains("no signal"), reason)
 
-        let job = device.syncJob(transport: NoSignal(), settings: SyncSettings(fullPhotos: false, maxAttempts: 50,
+        // Uncancelled, this job fails with Sync after ~30 s of backoff: a broken cancel fails, not hangs.
+        let job = device.syncJob(transport: NoSignal(), settings: SyncSettings(fullPhotos: false, maxAttempts: 3,
                                                                               firstRetryMs: 10_000))
         let started = Date()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { job.cancel() }
