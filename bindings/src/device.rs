@@ -5,12 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Duration;
 use rectify_core::clock::SystemClock;
 use rectify_core::ids::IssueId;
 use rectify_core::ledger::{Command, Ledger, ListFilter, NewReport};
-use rectify_core::report::{Week, area_bulletin, week_of};
-use rectify_core::score::{Month, Rules, Scorer, Snapshot};
+use rectify_core::report::{area_bulletin, month_or_last, week_or_last};
+use rectify_core::score::{Rules, Scorer, Snapshot};
 use rectify_core::store::OpenMode;
 
 use crate::Timestamp;
@@ -66,9 +65,8 @@ impl Device {
     /// Makes this device act for a user (when it was not enrolled with an office). On a device that has a
     /// user already, the same user, role and (when given) villages are accepted; anything else is refused.
     pub fn set_up(&self, setup: ProfileSetup) -> Result<Profile> {
-        match self.ledger.profile() {
-            Ok(_) => {
-                let current = self.profile()?;
+        match self.profile() {
+            Ok(current) => {
                 let mut wanted = setup.village_codes.clone();
                 let mut held = current.village_codes.clone();
                 wanted.sort();
@@ -84,11 +82,11 @@ impl Device {
                     )))
                 }
             }
-            Err(rectify_core::RectifyError::NotInitialised { .. }) => {
+            Err(RectifyError::NotInitialised { .. }) => {
                 self.ledger.init(&setup.user_name, setup.role.into(), &setup.village_codes)?;
                 self.profile()
             }
-            Err(other) => Err(other.into()),
+            Err(other) => Err(other),
         }
     }
 
@@ -293,10 +291,7 @@ impl Device {
     #[uniffi::method(default(month = None))]
     pub fn scores(&self, month: Option<String>) -> Result<MonthScores> {
         self.with_scorer(|scorer, _| {
-            let month = match month {
-                Some(text) => Month::parse(&text).map_err(RectifyError::invalid)?,
-                None => Month::of(self.ledger.now().with_timezone(&scorer.offset()).date_naive()).previous(),
-            };
+            let month = month_or_last(month.as_deref(), scorer, self.ledger.now())?;
             Ok((&*scorer.scored(month)).into())
         })
     }
@@ -306,10 +301,7 @@ impl Device {
     #[uniffi::method(default(week = None, town = None, zone = None))]
     pub fn bulletin(&self, week: Option<String>, town: Option<String>, zone: Option<String>) -> Result<Bulletin> {
         self.with_scorer(|scorer, snapshot| {
-            let week = match week {
-                Some(text) => Week::parse(&text).map_err(RectifyError::invalid)?,
-                None => week_of(scorer, self.ledger.now() - Duration::days(7)),
-            };
+            let week = week_or_last(week.as_deref(), scorer, self.ledger.now())?;
             Ok(area_bulletin(scorer, &snapshot.places, week, town.as_deref(), zone.as_deref())?.into())
         })
     }

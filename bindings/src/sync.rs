@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError, Weak};
 use std::time::Duration;
 
-use rectify_core::sync::{self as core_sync, Method, RetryPolicy, SyncOptions, Transport};
+use rectify_core::sync::{self as core_sync, RetryPolicy, SyncOptions, Transport};
 
 use crate::device::Device;
 use crate::error::{RectifyError, TransportError};
@@ -162,14 +162,8 @@ pub(crate) struct HostTransport {
 
 impl Transport for HostTransport {
     fn send(&self, request: &core_sync::HttpRequest) -> Result<core_sync::HttpResponse, core_sync::TransportError> {
-        let method = match request.method {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Patch => "PATCH",
-        };
         let asked = HttpRequest {
-            method: method.to_string(),
+            method: request.method.as_str().to_string(),
             url: format!("{}{}", self.base.trim_end_matches('/'), request.path),
             path: request.path.clone(),
             headers: request

@@ -172,13 +172,6 @@ fn print_table(table: &Table) -> Result<()> {
     Ok(())
 }
 
-fn month_or_last(text: Option<&str>, ledger: &Ledger, scorer: &Scorer<'_>) -> Result<Month> {
-    match text {
-        Some(text) => Month::parse(text).map_err(RectifyError::invalid),
-        None => Ok(Month::of(ledger.now().with_timezone(&scorer.offset()).date_naive()).previous()),
-    }
-}
-
 /// Runs one report command over the ledger, printing to standard output.
 pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
     let rules = verb.rules().load(ledger)?;
@@ -189,10 +182,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
     let scorer = Scorer::new(&rules, ledger.catalogue(), &snapshot).map_err(RectifyError::invalid)?;
     match verb {
         ReportVerb::Bulletin { week, town, zone, csv, xlsx, .. } => {
-            let week = match week {
-                Some(text) => Week::parse(text).map_err(RectifyError::invalid)?,
-                None => super::week_of(&scorer, ledger.now() - Duration::days(7)),
-            };
+            let week = super::week_or_last(week.as_deref(), &scorer, ledger.now())?;
             let bulletin = super::area_bulletin(&scorer, &snapshot.places, week, town.as_deref(), zone.as_deref())?;
             let table = bulletin.table();
             if let Some(path) = csv {
@@ -210,7 +200,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
             if json { print_json(&bulletin) } else { print_table(&table) }
         }
         ReportVerb::Scores { month, village, .. } => {
-            let month = month_or_last(month.as_deref(), ledger, &scorer)?;
+            let month = super::month_or_last(month.as_deref(), &scorer, ledger.now())?;
             let scores = scorer.month_scores(month);
             match village {
                 Some(code) => {
@@ -261,7 +251,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
             }
         }
         ReportVerb::Lists { month, xlsx, .. } => {
-            let month = month_or_last(month.as_deref(), ledger, &scorer)?;
+            let month = super::month_or_last(month.as_deref(), &scorer, ledger.now())?;
             let lists = scorer.lists(month);
             let tables = super::list_tables(&lists);
             if let Some(path) = xlsx {
@@ -270,7 +260,7 @@ pub fn run(ledger: &Ledger, verb: &ReportVerb, json: bool) -> Result<()> {
             if json { print_json(&lists) } else { tables.iter().try_for_each(print_table) }
         }
         ReportVerb::Escalations { month, .. } => {
-            let month = month_or_last(month.as_deref(), ledger, &scorer)?;
+            let month = super::month_or_last(month.as_deref(), &scorer, ledger.now())?;
             let escalations = scorer.escalations(month);
             if json { print_json(&escalations) } else { print_table(&super::escalation_table(&escalations)) }
         }

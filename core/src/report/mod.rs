@@ -470,3 +470,19 @@ fn millis(ms: i64) -> String {
 pub fn week_of(scorer: &Scorer<'_>, at: DateTime<Utc>) -> Week {
     Week::of(local_day(at.timestamp_millis(), scorer.offset()))
 }
+
+/// The week a person named (`2023-W28`), or by default last week in the district's time.
+pub fn week_or_last(text: Option<&str>, scorer: &Scorer<'_>, now: DateTime<Utc>) -> crate::Result<Week> {
+    match text {
+        Some(text) => Week::parse(text).map_err(crate::RectifyError::invalid),
+        None => Ok(week_of(scorer, now - Duration::days(7))),
+    }
+}
+
+/// The month a person named (`2023-07`), or by default last month in the district's time.
+pub fn month_or_last(text: Option<&str>, scorer: &Scorer<'_>, now: DateTime<Utc>) -> crate::Result<Month> {
+    match text {
+        Some(text) => Month::parse(text).map_err(crate::RectifyError::invalid),
+        None => Ok(Month::of(now.with_timezone(&scorer.offset()).date_naive()).previous()),
+    }
+}
