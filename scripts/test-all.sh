@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A one-off build gains nothing from incremental state, and it roughly doubles the target folder.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+free_kib=$(df -Pk . | awk 'NR == 2 {print $4}')
+echo "== disk: $((free_kib / 1024 / 1024)) GiB free here; a full run writes about 10 GiB under target/"
+if [ "${free_kib:-0}" -lt $((10 * 1024 * 1024)) ]; then
+    echo "warning: less than 10 GiB free; the build may stop with 'No space left on device'" >&2
+fi
+
 ./scripts/build-tools.sh --for-tests
 # Kotlin 2.x, JNA, JUnit 5 and a Debian trixie chroot with Swift, for the binding tests.
 ./scripts/binding-tools.sh

@@ -81,9 +81,10 @@ pub fn router(office: Arc<Office>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/v1", v1)
+        .with_state(office.clone())
+        .merge(crate::web::router(office))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(middleware::from_fn(log_request))
-        .with_state(office)
 }
 
 /// Serves until `shutdown` resolves.
@@ -92,7 +93,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(office)).with_graceful_shutdown(shutdown).await
+    // Connection info gives the login limiter each client's address.
+    axum::serve(listener, router(office).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn log_request(request: Request, next: Next) -> Response {

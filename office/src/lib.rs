@@ -15,11 +15,13 @@ use rectify_core::store::{OpenMode, Store};
 use rectify_core::sync::wire::Limits;
 
 pub mod credentials;
+pub mod demo;
 pub mod http;
 mod photos;
 mod pull;
 mod schema;
 mod sequencer;
+pub mod web;
 
 pub use credentials::{Credential, DeviceRow};
 pub use pull::IssueRow;
@@ -77,6 +79,9 @@ pub struct Office {
     uploads: Mutex<()>,
     reference: Mutex<Option<pull::ReferenceCache>>,
     pushes: sequencer::PushQueue,
+    /// Decisions taken in the browser, one at a time (each takes its user's next device_seq).
+    decisions: Mutex<()>,
+    reports: Mutex<web::data::ReportCache>,
 }
 
 impl Office {
@@ -98,6 +103,8 @@ impl Office {
             uploads: Mutex::new(()),
             reference: Mutex::new(None),
             pushes: sequencer::PushQueue::default(),
+            decisions: Mutex::new(()),
+            reports: Mutex::new(web::data::ReportCache::default()),
         }))
     }
 

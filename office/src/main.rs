@@ -9,6 +9,9 @@ use rectify_core::domain::role::Role;
 use rectify_core::ledger::BoundaryImport;
 use rectify_office::{Office, OfficeError};
 
+#[path = "main/demo.rs"]
+mod demo;
+
 #[derive(Debug, Parser)]
 #[command(name = "rectify-office", version, about = "The Rectify district office: sync API and admin commands")]
 struct Cli {
@@ -18,7 +21,24 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Verb {
-    /// Serve the sync API until interrupted (Ctrl-C or SIGTERM).
+    /// Start an office full of realistic demo data and serve it: Tongji New Area's villages, five weeks
+    /// of inspection rounds synced by simulated phones over HTTP; prints the URL and a login.
+    Demo {
+        /// Keep the office here (created if missing; an earlier demo's folder is served again as it is).
+        /// Default: a new temporary folder.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Print one line {"url","user","password",...} once the office is ready, instead of prose.
+        #[arg(long)]
+        json: bool,
+        /// Seed of the simulation: the same seed gives the same villages, issues and decisions.
+        #[arg(long, default_value_t = 20_261_129)]
+        seed: u64,
+    },
+    /// Serve the sync API and the dashboard until interrupted (Ctrl-C or SIGTERM).
     Serve {
         /// The office's data directory (database and photos); created if missing.
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
@@ -53,6 +73,11 @@ enum Verb {
         #[arg(long)]
         json: bool,
     },
+    /// Office users who log in to the dashboard.
+    Users {
+        #[command(subcommand)]
+        verb: UsersVerb,
+    },
     /// Every enrolled device.
     Devices {
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
@@ -81,6 +106,35 @@ enum Verb {
         json: bool,
         #[command(subcommand)]
         verb: rectify_core::report::cli::ReportVerb,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersVerb {
+    /// Create a dashboard user, or change their role, villages and password. Without --password-stdin a
+    /// password is generated and printed once.
+    Add {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Role,
+        /// A village a secretary answers for, by code; repeat for several.
+        #[arg(long = "village")]
+        villages: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every office user: role, villages, and whether they can log in to the dashboard.
+    List {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -137,6 +191,51 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), OfficeError> {
     match cli.command {
         Verb::Serve { data, listen } => serve(&data, &listen),
+        Verb::Demo { data, listen, json, seed } => demo::run(data, &listen, json, seed),
+        Verb::Users { verb: UsersVerb::Add { data, name, role, villages, password_stdin, json } } => {
+            let office = Office::open(&data)?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|err| {
+                    OfficeError::invalid(format!("cannot read the password from standard input: {err}"))
+                })?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (rectify_office::web::auth::generate_password()?, true)
+            };
+            office.set_web_user(&name, role, &villages, &password)?;
+            if json {
+                let shown = generated.then_some(password.as_str());
+                println!("{}", serde_json::json!({"user": name.trim(), "role": role.as_str(), "password": shown}));
+            } else if generated {
+                println!("dashboard user {} ({role}) can log in with the password: {password}", name.trim());
+            } else {
+                println!("dashboard user {} ({role}) saved", name.trim());
+            }
+            Ok(())
+        }
+        Verb::Users { verb: UsersVerb::List { data, json } } => {
+            let users = Office::open(&data)?.users()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&users).unwrap_or_default());
+            } else {
+                for user in &users {
+                    println!(
+                        "{}  {}  {}{}",
+                        user.name,
+                        user.role,
+                        if user.can_log_in { "dashboard" } else { "devices only" },
+                        if user.villages.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  villages {}", user.villages.join(" "))
+                        }
+                    );
+                }
+                println!("{} users", users.len());
+            }
+            Ok(())
+        }
         Verb::Enroll { data, user, role, villages, json } => {
             let office = Office::open(&data)?;
             let code = office.issue_enrollment(&user, role, &villages)?;
@@ -224,12 +323,17 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
     }
 }
 
-fn serve(data: &std::path::Path, listen: &str) -> Result<(), OfficeError> {
+/// Logs go to stderr; RECTIFY_LOG overrides `default` (e.g. `RECTIFY_LOG=debug`).
+fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(EnvFilter::try_from_env("RECTIFY_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_env("RECTIFY_LOG").unwrap_or_else(|_| EnvFilter::new(default)))
         .init();
+}
+
+fn serve(data: &std::path::Path, listen: &str) -> Result<(), OfficeError> {
+    init_logging("info");
     let office = Office::open(data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -249,7 +353,7 @@ fn serve(data: &std::path::Path, listen: &str) -> Result<(), OfficeError> {
     })
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

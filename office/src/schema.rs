@@ -82,7 +82,22 @@ CREATE TABLE office_photos (
 );
 "#;
 
-const STEPS: &[&str] = &[STEP_1];
+/// Step 2: office users in the browser: an Argon2id password, the device the office records their
+/// decisions under, and login sessions (kept only as hashes, with the session's CSRF token).
+const STEP_2: &str = r#"
+ALTER TABLE office_users ADD COLUMN password_hash TEXT;
+ALTER TABLE office_users ADD COLUMN web_device TEXT;
+CREATE TABLE office_sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     TEXT NOT NULL REFERENCES office_users(id),
+    csrf        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+);
+CREATE INDEX office_sessions_user ON office_sessions(user_id);
+"#;
+
+const STEPS: &[&str] = &[STEP_1, STEP_2];
 
 /// Creates or upgrades the office tables; returns the epoch.
 pub fn migrate(tx: &Transaction<'_>, now: &str) -> Result<String, OfficeError> {

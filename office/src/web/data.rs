@@ -1,0 +1,120 @@
+//! What the pages read beyond the core's queries: a cache of report views that lives until the ledger or
+//! the day changes, user names, and what the office knows of each photo.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use rectify_core::domain::evidence::EvidenceFlag;
+use rectify_core::domain::photo::PhotoHash;
+use rectify_core::score::Snapshot;
+use rectify_core::sync::wire::PhotoManifest;
+use rusqlite::OptionalExtension;
+
+use crate::{Office, OfficeError};
+
+/// Report views keyed by page and parameters, valid for one state of the ledger on one day.
+#[derive(Debug, Default)]
+pub(crate) struct ReportCache {
+    stamp: Option<(Stamp, NaiveDate)>,
+    snapshot: Option<Arc<Snapshot>>,
+    views: HashMap<String, Arc<dyn Any + Send + Sync>>,
+}
+
+/// What changes when anything a report reads changes: the newest event, and the villages with their
+/// boundaries (imports add no event).
+type Stamp = (i64, i64, i64);
+
+/// At most this many views are kept; past it the cache starts again (a crawler walking every month).
+const MAX_VIEWS: usize = 256;
+
+impl Office {
+    fn report_stamp(&self) -> Result<(Stamp, NaiveDate), OfficeError> {
+        let stamp = self.store().read(|conn| {
+            conn.prepare_cached(
+                "SELECT (SELECT coalesce(max(server_seq), 0) FROM office_sequence),
+                        (SELECT count(*) FROM villages), (SELECT count(*) FROM village_boundaries)",
+            )?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        })?;
+        let today = Utc::now().with_timezone(&super::pages::district_offset()).date_naive();
+        Ok((stamp, today))
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, ReportCache> {
+        self.reports.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cache, emptied first if the ledger or the day moved on.
+    fn fresh_cache(&self) -> Result<std::sync::MutexGuard<'_, ReportCache>, OfficeError> {
+        let stamp = self.report_stamp()?;
+        let mut cache = self.cache();
+        if cache.stamp != Some(stamp) || cache.views.len() > MAX_VIEWS {
+            *cache = ReportCache { stamp: Some(stamp), ..ReportCache::default() };
+        }
+        Ok(cache)
+    }
+
+    /// The scoring snapshot of the office's ledger, read once per state of the ledger.
+    pub fn report_snapshot(&self) -> Result<Arc<Snapshot>, OfficeError> {
+        if let Some(snapshot) = self.fresh_cache()?.snapshot.clone() {
+            return Ok(snapshot);
+        }
+        let snapshot = Arc::new(self.ledger().scoring_snapshot()?);
+        self.cache().snapshot = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// A report view, computed at most once per state of the ledger and day. Two requests that miss at
+    /// the same time both compute it; the answers are the same.
+    pub(crate) fn cached<T: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        compute: impl FnOnce() -> Result<T, OfficeError>,
+    ) -> Result<Arc<T>, OfficeError> {
+        if let Some(view) = self.fresh_cache()?.views.get(key).cloned()
+            && let Ok(view) = view.downcast::<T>()
+        {
+            return Ok(view);
+        }
+        let view = Arc::new(compute()?);
+        self.cache().views.insert(key.to_string(), view.clone());
+        Ok(view)
+    }
+
+    /// (user id, name) of every office user and enrolled person.
+    pub(crate) fn user_names(&self) -> Result<Vec<(String, String)>, OfficeError> {
+        Ok(self.store().read(|conn| {
+            conn.prepare_cached("SELECT id, name FROM office_users")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?)
+    }
+
+    /// Whether the office holds the photo's file, and the flags the device raised on it.
+    pub(crate) fn photo_facts(&self, hash: &PhotoHash) -> Result<(bool, Vec<EvidenceFlag>), OfficeError> {
+        let row: Option<(bool, Option<String>)> = self.store().read(|conn| {
+            conn.prepare_cached("SELECT present, manifest FROM office_photos WHERE hash = ?1")?
+                .query_row([hash.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })?;
+        let Some((present, manifest)) = row else { return Ok((false, Vec::new())) };
+        let flags = manifest
+            .and_then(|text| serde_json::from_str::<PhotoManifest>(&text).ok())
+            .map(|manifest| manifest.flags)
+            .unwrap_or_default();
+        Ok((present, flags))
+    }
+
+    /// The hash of a photo's thumbnail, when the office holds it.
+    pub(crate) fn thumbnail_of(&self, hash: &PhotoHash) -> Result<Option<String>, OfficeError> {
+        Ok(self.store().read(|conn| {
+            conn.prepare_cached(
+                "SELECT hash FROM office_photos WHERE photo = ?1 AND kind = 'thumbnail' AND present = 1 LIMIT 1",
+            )?
+            .query_row([hash.as_str()], |row| row.get(0))
+            .optional()
+        })?)
+    }
+}

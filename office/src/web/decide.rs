@@ -1,0 +1,80 @@
+//! Decisions taken in the browser become ledger events like any phone's: the office drafts the event under
+//! the user's decisions device and pushes it through the same sequencer, so role, village scope and the
+//! issue's state machine are judged by one set of rules wherever the decision comes from.
+
+use chrono::Utc;
+use rectify_core::domain::event::{Accepted, Event, EventBody, Rejected, Verdict};
+use rectify_core::ids::{EventId, IssueId};
+use rectify_core::store::issues;
+use rectify_core::sync::wire::PushRequest;
+
+use super::auth::WebUser;
+use crate::{Office, OfficeError};
+
+/// What an acceptor decides about a strike-off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Accept { note: Option<String> },
+    Reject { reason: String },
+}
+
+impl Office {
+    /// Records `decision` on `issue` for `user`. A refusal (wrong role, wrong state) comes back as
+    /// `Invalid` or `Unauthorised` with the sequencer's reason; nothing is half-written either way.
+    pub fn decide(&self, user: &WebUser, issue: IssueId, decision: Decision) -> Result<u64, OfficeError> {
+        let body = match decision {
+            Decision::Accept { note } => EventBody::Accepted(Accepted { note: clean(note) }),
+            Decision::Reject { reason } => {
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(OfficeError::invalid("say why the strike-off is rejected"));
+                }
+                if reason.chars().count() > 500 {
+                    return Err(OfficeError::invalid("keep the reason under 500 characters"));
+                }
+                EventBody::Rejected(Rejected { reason: reason.to_string() })
+            }
+        };
+        // One decision at a time: each takes the next device_seq of the user's decisions device.
+        let _turn = self.decisions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (state, acked) = self.store().read(|conn| {
+            let state = issues::load_state(conn, issue)?;
+            let acked: i64 = conn.query_row(
+                "SELECT acked_through FROM office_devices WHERE device_id = ?1",
+                [user.device_id.to_string()],
+                |row| row.get(0),
+            )?;
+            Ok::<_, OfficeError>((state, acked as u64))
+        })?;
+        let state = state.ok_or_else(|| OfficeError::NotFound(format!("no issue {issue} at the office")))?;
+        let now = Utc::now().fixed_offset();
+        let event = Event {
+            event_id: EventId::new(),
+            issue_id: issue,
+            device_id: user.device_id,
+            device_seq: acked + 1,
+            author: user.user_id,
+            body,
+            hlc: state.applied_through.hlc.tick(now),
+            recorded_at: now,
+            parents: state.heads.clone(),
+            photos: Vec::new(),
+            server_seq: None,
+            verdict: None,
+        };
+        let answer = self.push(&user.credential(), PushRequest { events: vec![event], photos: Vec::new() })?;
+        let result = answer
+            .results
+            .into_iter()
+            .next()
+            .ok_or_else(|| OfficeError::Internal("the sequencer gave no answer for the decision".into()))?;
+        match result.verdict {
+            Verdict::Stored => Ok(result.server_seq.unwrap_or_default()),
+            Verdict::Refused { reason } => Err(OfficeError::invalid(reason)),
+        }
+    }
+}
+
+fn clean(note: Option<String>) -> Option<String> {
+    note.map(|note| note.trim().to_string()).filter(|note| !note.is_empty())
+}
