@@ -15,6 +15,10 @@ if [ "${1:-}" = "--for-tests" ]; then
     # libFuzzer (scripts/fuzz.sh) is C++.
     command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
     command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
+    # The dashboard's browser test (scripts/test-browser.sh) drives Debian's chromium from Node.js.
+    [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+    command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+    command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 fi
 if ((${#need_apt[@]})); then
     echo "== installing: ${need_apt[*]}"

@@ -36,6 +36,9 @@ RECTIFY_REQUIRE_TOOLS=1 cargo test --workspace --locked
 echo "== the bindings in Python, Kotlin (JVM) and Swift (Linux), each against a real office on loopback"
 ./scripts/test-bindings.sh
 
+echo "== the dashboard in a real browser (Playwright driving Debian's chromium)"
+./scripts/test-browser.sh
+
 echo "== the deterministic simulation, CI-sized (release build; a failure prints its seed)"
 RECTIFY_SIM_SEEDS="${RECTIFY_SIM_SEEDS:-0..300}" cargo test --release --locked -p rectify-tests --test simulation -- --nocapture \
     | grep -v -E "^seed [0-9]+$"
@@ -49,5 +52,8 @@ cargo run --release --locked -p rectify-tests --bin bench -- photo --quick >/dev
 cargo run --release --locked -p rectify-tests --bin bench -- geo --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- sync --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- score --quick >/dev/null
+# office-pages starts the release rectify-office binary, which building rectify-tests does not build.
+cargo build --release --locked -p rectify-office
+cargo run --release --locked -p rectify-tests --bin bench -- office-pages --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- ffi --quick >/dev/null
 echo "all checks passed"

@@ -92,6 +92,11 @@ enum Verb {
         #[arg(long)]
         device: String,
     },
+    /// Check the office database page by page (SQLite's integrity check); exits 9 if it is damaged.
+    Check {
+        #[arg(long, env = "RECTIFY_OFFICE_DATA")]
+        data: PathBuf,
+    },
     /// After restoring a backup: start a new epoch, so devices pull again and resend what was lost.
     NewEpoch {
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
@@ -313,6 +318,14 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
         Verb::Revoke { data, device } => {
             Office::open(&data)?.revoke(&device)?;
             println!("revoked {device}");
+            Ok(())
+        }
+        Verb::Check { data } => {
+            let office = Office::open(&data)?;
+            office.ledger().store().integrity_check().map_err(|err| {
+                OfficeError::Internal(format!("{} is damaged: {err}", data.join("office.db").display()))
+            })?;
+            println!("{}: integrity check passed", data.join("office.db").display());
             Ok(())
         }
         Verb::NewEpoch { data } => {

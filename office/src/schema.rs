@@ -83,7 +83,8 @@ CREATE TABLE office_photos (
 "#;
 
 /// Step 2: office users in the browser: an Argon2id password, the device the office records their
-/// decisions under, and login sessions (kept only as hashes, with the session's CSRF token).
+/// decisions under, and login sessions (kept only as hashes, with the session's CSRF token); photos by
+/// the evidence they belong to.
 const STEP_2: &str = r#"
 ALTER TABLE office_users ADD COLUMN password_hash TEXT;
 ALTER TABLE office_users ADD COLUMN web_device TEXT;
@@ -95,6 +96,8 @@ CREATE TABLE office_sessions (
     expires_at  TEXT NOT NULL
 );
 CREATE INDEX office_sessions_user ON office_sessions(user_id);
+-- The dashboard looks a photo's thumbnail up by the evidence it belongs to.
+CREATE INDEX office_photos_photo ON office_photos(photo, kind);
 "#;
 
 const STEPS: &[&str] = &[STEP_1, STEP_2];

@@ -1,7 +1,7 @@
 // Small helpers for the office pages; every page works without them.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  // Ask before rejecting from the queue, and keep a second click from sending a form twice.
+  // Keep a second click from sending a form twice (the office refuses the second decision anyway).
   for (const form of document.querySelectorAll("form")) {
     form.addEventListener("submit", (event) => {
       if (form.dataset.sent === "1") {

@@ -83,3 +83,4 @@ pub mod fuzz;
 pub mod inproc;
 pub mod invariants;
 pub mod office;
+pub mod web;

@@ -200,11 +200,11 @@ impl VillageMonth {
         worst
     }
 
-    /// "乱搭乱建 ×3 (−9.0); 黑臭水体 ×1 (−3.0)".
+    /// "乱搭乱建 ×3 (−9.0); 黑臭水体 ×1 (−3.0)", or "无扣分" (no deductions).
     pub fn reason(&self) -> String {
         let worst = self.worst_problems(3);
         if worst.is_empty() {
-            return "no deductions".to_string();
+            return "无扣分".to_string();
         }
         worst.iter().map(|(name, spots, lost)| format!("{name} ×{spots} (−{lost:.1})")).collect::<Vec<_>>().join("; ")
     }

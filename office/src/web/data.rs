@@ -22,9 +22,9 @@ pub(crate) struct ReportCache {
     views: HashMap<String, Arc<dyn Any + Send + Sync>>,
 }
 
-/// What changes when anything a report reads changes: the newest event, and the villages with their
-/// boundaries (imports add no event).
-type Stamp = (i64, i64, i64);
+/// What changes when anything a cached view reads changes: the newest event, the villages with their
+/// boundaries (imports add no event), and the photo files that arrived.
+type Stamp = (i64, i64, i64, u64);
 
 /// At most this many views are kept; past it the cache starts again (a crawler walking every month).
 const MAX_VIEWS: usize = 256;
@@ -36,7 +36,14 @@ impl Office {
                 "SELECT (SELECT coalesce(max(server_seq), 0) FROM office_sequence),
                         (SELECT count(*) FROM villages), (SELECT count(*) FROM village_boundaries)",
             )?
-            .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .query_row([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    self.photos_arrived.load(std::sync::atomic::Ordering::Relaxed),
+                ))
+            })
         })?;
         let today = Utc::now().with_timezone(&super::pages::district_offset()).date_naive();
         Ok((stamp, today))

@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use rectify_core::domain::event::{Accepted, Event, EventBody, Rejected, Verdict};
+use rectify_core::domain::issue::Status;
 use rectify_core::ids::{EventId, IssueId};
 use rectify_core::store::issues;
 use rectify_core::sync::wire::PushRequest;
@@ -47,6 +48,14 @@ impl Office {
             Ok::<_, OfficeError>((state, acked as u64))
         })?;
         let state = state.ok_or_else(|| OfficeError::NotFound(format!("no issue {issue} at the office")))?;
+        // Said before anything is recorded, so a second click or a stale page leaves no refused event behind.
+        if state.status != Status::StrikeOffRequested {
+            return Err(OfficeError::invalid(format!(
+                "issue {issue} is {} ({}): only a strike-off awaiting acceptance can be accepted or rejected",
+                state.status.as_str(),
+                state.status.zh()
+            )));
+        }
         let now = Utc::now().fixed_offset();
         let event = Event {
             event_id: EventId::new(),

@@ -194,4 +194,28 @@ mod tests {
         assert_eq!(Tr { lang: Lang::Zh }.t("queue"), "待验收");
         assert_eq!(Tr { lang: Lang::Zh }.t("no such key"), "⟨missing label⟩");
     }
+
+    #[test]
+    fn every_label_a_template_asks_for_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut asked = 0;
+        for entry in std::fs::read_dir(&dir).expect("templates folder") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("template");
+            for piece in text.split("t(\"").skip(1) {
+                let key = piece.split('"').next().unwrap_or_default();
+                assert!(
+                    LABELS.iter().any(|(name, _, _)| *name == key),
+                    "{} asks for a missing label {key}",
+                    path.display()
+                );
+                asked += 1;
+            }
+        }
+        assert!(asked > 100, "only {asked} labels found: is the pattern still right?");
+        // Labels chosen in code rather than in a template.
+        for key in ["forbidden", "not_found", "bad_request", "decided_accept", "decided_reject", "forbidden_text"] {
+            assert!(LABELS.iter().any(|(name, _, _)| *name == key), "{key}");
+        }
+    }
 }

@@ -49,7 +49,7 @@ pub fn router(office: Arc<Office>) -> Router {
     let state = Arc::new(WebState { office, limiter: LoginLimiter::default() });
     Router::new()
         .route("/login", get(login_form).post(log_in))
-        .route("/logout", post(log_out))
+        .route("/logout", get(logout_form).post(log_out))
         .route("/lang", get(set_lang))
         .route(
             "/static/app.css",
@@ -391,6 +391,21 @@ async fn log_out(
     let mut response = Redirect::to("/login").into_response();
     set_cookie(&mut response, &format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
     Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    tr: Tr,
+    user: String,
+    csrf: String,
+}
+
+/// A page with just the logout button, for pages that have no menu (the error pages link here).
+async fn logout_form(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, PageError> {
+    let tr = lang_of(&headers);
+    let user = user_of(&state, &headers, "/").await?;
+    Ok(render(&LogoutPage { tr, user: user.name, csrf: user.csrf }))
 }
 
 #[derive(Debug, Deserialize)]

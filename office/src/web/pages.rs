@@ -166,7 +166,8 @@ pub(crate) fn overview_view(office: &Office) -> Result<OverviewView, OfficeError
         OverviewView {
             found: counting.len(),
             accepted: counting.iter().filter(|issue| issue.status == Status::Accepted).count(),
-            open: counting.iter().filter(|issue| issue.status.is_open()).count(),
+            // Not yet accepted, as the bulletin counts it; those awaiting acceptance are a part of it.
+            open: counting.iter().filter(|issue| issue.status != Status::Accepted).count(),
             awaiting: counting.iter().filter(|issue| issue.status == Status::StrikeOffRequested).count(),
             overdue: counting.iter().filter(|issue| issue.overdue_at(at)).count(),
             weeks,
@@ -180,8 +181,28 @@ fn office_issues<'a>(scorer: &Scorer<'a>) -> Vec<&'a rectify_core::score::IssueF
 }
 
 pub(crate) async fn overview(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<Response, PageError> {
-    let user = require(&state, &headers, &here(&uri), Need::District).await?;
     let tr = lang_of(&headers);
+    let user = super::user_of(&state, &headers, &here(&uri)).await?;
+    if !super::allowed(&user, Need::District) {
+        // A secretary's home is their (first) village: the district pages are not theirs.
+        let office = state.office.clone();
+        let villages = user.villages.clone();
+        let first = blocking(tr, move || {
+            for village in villages {
+                if let Some(found) =
+                    office.ledger().store().read(|conn| rectify_core::store::places::village(conn, village))?
+                {
+                    return Ok(Some(found.code().to_string()));
+                }
+            }
+            Ok(None)
+        })
+        .await?;
+        return match first {
+            Some(code) => Ok(Redirect::to(&format!("/villages/{code}")).into_response()),
+            None => Err(PageError::Forbidden(tr)),
+        };
+    }
     let office = state.office.clone();
     let (view, chrome) = blocking(tr, move || {
         let view = office.cached("overview", || overview_view(&office))?;
@@ -725,45 +746,51 @@ struct QueuePage {
     rows: Vec<QueueRow>,
 }
 
+/// The strike-offs awaiting acceptance, soonest deadline first, with their after-photos and flags.
+pub(crate) fn queue_rows(office: &Office, tr: Tr) -> Result<Vec<QueueRow>, OfficeError> {
+    let filter = ListFilter { status: Some(Status::StrikeOffRequested), ..ListFilter::default() };
+    let catalogue = office.ledger().catalogue();
+    let mut rows = Vec::new();
+    for item in office.ledger().list(&filter)? {
+        let state = office.ledger().store().read(|conn| rectify_core::store::issues::load_state(conn, item.id))?;
+        let strike = state.and_then(|state| state.strike_off);
+        let photos = strike.as_ref().map(|strike| strike.photos.clone()).unwrap_or_default();
+        let mut flags = Vec::new();
+        let mut after = Vec::new();
+        for hash in &photos {
+            let (present, raised) = office.photo_facts(hash)?;
+            if present {
+                after.push(office.thumbnail_of(hash)?.unwrap_or_else(|| hash.as_str().to_string()));
+            }
+            flags.extend(raised.iter().map(|flag| flag.describe()));
+        }
+        rows.push(QueueRow {
+            item: ItemRow {
+                id: item.id.to_string(),
+                category: tr.problem(catalogue, &item.category),
+                status: item.status,
+                deadline: item.deadline.format("%Y-%m-%d").to_string(),
+                reported: item.reported_at.format("%Y-%m-%d").to_string(),
+                overdue: item.overdue,
+                note: item.note.clone().unwrap_or_default(),
+                village: format!("{} {}", item.village_name, item.village),
+                rework: item.rework_count,
+            },
+            after,
+            flags,
+            strike_off_note: strike.and_then(|strike| strike.note).unwrap_or_default(),
+        });
+    }
+    Ok(rows)
+}
+
 pub(crate) async fn queue(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Result<Response, PageError> {
     let user = require(&state, &headers, &here(&uri), Need::Decide).await?;
     let tr = lang_of(&headers);
     let office = state.office.clone();
     let page = blocking(tr, move || {
-        let filter = ListFilter { status: Some(Status::StrikeOffRequested), ..ListFilter::default() };
-        let catalogue = office.ledger().catalogue();
-        let mut rows = Vec::new();
-        for item in office.ledger().list(&filter)? {
-            let state = office.ledger().store().read(|conn| rectify_core::store::issues::load_state(conn, item.id))?;
-            let strike = state.and_then(|state| state.strike_off);
-            let photos = strike.as_ref().map(|strike| strike.photos.clone()).unwrap_or_default();
-            let mut flags = Vec::new();
-            let mut after = Vec::new();
-            for hash in &photos {
-                let (present, raised) = office.photo_facts(hash)?;
-                if present {
-                    after.push(office.thumbnail_of(hash)?.unwrap_or_else(|| hash.as_str().to_string()));
-                }
-                flags.extend(raised.iter().map(|flag| flag.describe()));
-            }
-            rows.push(QueueRow {
-                item: ItemRow {
-                    id: item.id.to_string(),
-                    category: tr.problem(catalogue, &item.category),
-                    status: item.status,
-                    deadline: item.deadline.format("%Y-%m-%d").to_string(),
-                    reported: item.reported_at.format("%Y-%m-%d").to_string(),
-                    overdue: item.overdue,
-                    note: item.note.clone().unwrap_or_default(),
-                    village: format!("{} {}", item.village_name, item.village),
-                    rework: item.rework_count,
-                },
-                after,
-                flags,
-                strike_off_note: strike.and_then(|strike| strike.note).unwrap_or_default(),
-            });
-        }
-        Ok(QueuePage { chrome: Chrome::new(tr, &user, "queue", &uri, &office), tr, rows })
+        let rows = office.cached(&format!("queue:{}", tr.lang.code()), || queue_rows(&office, tr))?;
+        Ok(QueuePage { chrome: Chrome::new(tr, &user, "queue", &uri, &office), tr, rows: (*rows).clone() })
     })
     .await?;
     Ok(render(&page))

@@ -20,6 +20,7 @@ use serde_json::json;
 #[cfg(feature = "ffi")]
 mod ffi;
 mod geo;
+mod office_pages;
 mod photo;
 mod score;
 mod sync;
@@ -39,9 +40,10 @@ fn main() -> Outcome {
         ["geo"] => geo::run(quick),
         ["sync"] => sync::run(quick),
         ["score"] => score::run(quick),
+        ["office-pages"] => office_pages::run(quick),
         #[cfg(feature = "ffi")]
         ["ffi"] => ffi::run(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score, ffi".into()),
+        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score, office-pages, ffi".into()),
     }
 }
 
