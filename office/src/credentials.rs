@@ -83,29 +83,57 @@ fn normalise_code(code: &str) -> String {
     code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// A user's name and villages as typed, checked: the trimmed name. Secretaries need at least one village.
+pub(crate) fn checked_user<'a>(name: &'a str, role: Role, village_codes: &[String]) -> Result<&'a str, OfficeError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(OfficeError::invalid("give the user's name (1 to 80 characters)"));
+    }
+    if role == Role::Secretary && village_codes.is_empty() {
+        return Err(OfficeError::invalid("a secretary answers for villages: give at least one --village CODE"));
+    }
+    Ok(name)
+}
+
+/// The villages' ids by code; a code the office does not know is refused.
+pub(crate) fn village_ids(tx: &rusqlite::Transaction<'_>, codes: &[String]) -> Result<Vec<VillageId>, OfficeError> {
+    codes
+        .iter()
+        .map(|code| {
+            places::village_by_code(tx, code.trim())?.map(|village| village.id).ok_or_else(|| {
+                OfficeError::invalid(format!(
+                    "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Replaces the villages a user answers for.
+pub(crate) fn set_user_villages(
+    tx: &rusqlite::Transaction<'_>,
+    user_id: &str,
+    villages: &[VillageId],
+) -> Result<(), OfficeError> {
+    tx.execute("DELETE FROM office_user_villages WHERE user_id = ?1", [user_id])?;
+    for village in villages {
+        tx.execute(
+            "INSERT INTO office_user_villages (user_id, village_id) VALUES (?1, ?2)",
+            params![user_id, village.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
 impl Office {
     /// Creates (or updates) the user `name` with `role` and villages, and issues a one-time code for one
     /// device. Returns the code.
     pub fn issue_enrollment(&self, name: &str, role: Role, village_codes: &[String]) -> Result<String, OfficeError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
-            return Err(OfficeError::invalid("give the user's name (1 to 80 characters) with --user NAME"));
-        }
-        if role == Role::Secretary && village_codes.is_empty() {
-            return Err(OfficeError::invalid("a secretary answers for villages: give at least one --village CODE"));
-        }
+        let name = checked_user(name, role, village_codes)?;
         let now = self.now();
         let code = new_code()?;
         self.store().write(|tx| {
-            let mut villages = Vec::new();
-            for code in village_codes {
-                let village = places::village_by_code(tx, code.trim())?.ok_or_else(|| {
-                    OfficeError::invalid(format!(
-                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
-                    ))
-                })?;
-                villages.push(village.id);
-            }
+            let villages = village_ids(tx, village_codes)?;
             let existing: Option<String> =
                 tx.query_row("SELECT id FROM office_users WHERE name = ?1", [name], |row| row.get(0)).optional()?;
             let user_id = existing.unwrap_or_else(|| UserId::new().to_string());
@@ -114,13 +142,7 @@ impl Office {
                  ON CONFLICT (id) DO UPDATE SET role = ?3",
                 params![user_id, name, role.as_str(), now.to_rfc3339()],
             )?;
-            tx.execute("DELETE FROM office_user_villages WHERE user_id = ?1", [&user_id])?;
-            for village in villages {
-                tx.execute(
-                    "INSERT INTO office_user_villages (user_id, village_id) VALUES (?1, ?2)",
-                    params![user_id, village.to_string()],
-                )?;
-            }
+            set_user_villages(tx, &user_id, &villages)?;
             tx.execute(
                 "INSERT INTO office_enrollments (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![

@@ -13,10 +13,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::{DateTime, Duration};
 use rectify_core::domain::role::Role;
 use rectify_core::ids::{DeviceId, UserId, VillageId};
-use rectify_core::store::places;
 use rusqlite::{OptionalExtension, params};
 
-use crate::credentials::{hash_secret, random_bytes, random_hex};
+use crate::credentials::{checked_user, hash_secret, random_bytes, random_hex, set_user_villages, village_ids};
 use crate::{Credential, Office, OfficeError};
 
 /// How long a login lasts.
@@ -112,28 +111,14 @@ impl Office {
         village_codes: &[String],
         password: &str,
     ) -> Result<(), OfficeError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
-            return Err(OfficeError::invalid("give the user's name (1 to 80 characters)"));
-        }
-        if role == Role::Secretary && village_codes.is_empty() {
-            return Err(OfficeError::invalid("a secretary answers for villages: give at least one --village CODE"));
-        }
+        let name = checked_user(name, role, village_codes)?;
         check_new_password(password)?;
         let hash = hash_password(password)?;
         let now = self.now().to_rfc3339();
         // The decisions device holds a token nobody is ever given: it cannot sync, only record.
         let unusable_token = hash_secret(&random_hex(32)?);
         self.store().write(|tx| {
-            let mut villages = Vec::new();
-            for code in village_codes {
-                let village = places::village_by_code(tx, code.trim())?.ok_or_else(|| {
-                    OfficeError::invalid(format!(
-                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
-                    ))
-                })?;
-                villages.push(village.id);
-            }
+            let villages = village_ids(tx, village_codes)?;
             let existing: Option<(String, Option<String>)> = tx
                 .query_row("SELECT id, web_device FROM office_users WHERE name = ?1", [name], |row| {
                     Ok((row.get(0)?, row.get(1)?))
@@ -165,13 +150,7 @@ impl Office {
                  ON CONFLICT (id) DO UPDATE SET role = ?3, password_hash = ?5, web_device = ?6",
                 params![user_id, name, role.as_str(), now, hash, device],
             )?;
-            tx.execute("DELETE FROM office_user_villages WHERE user_id = ?1", [&user_id])?;
-            for village in villages {
-                tx.execute(
-                    "INSERT INTO office_user_villages (user_id, village_id) VALUES (?1, ?2)",
-                    params![user_id, village.to_string()],
-                )?;
-            }
+            set_user_villages(tx, &user_id, &villages)?;
             // A new password ends every session opened with the old one.
             tx.execute("DELETE FROM office_sessions WHERE user_id = ?1", [&user_id])?;
             Ok::<_, OfficeError>(())
