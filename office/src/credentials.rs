@@ -67,7 +67,7 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], OfficeError> {
     Ok(bytes)
 }
 
-pub(crate) fn random_hex(bytes: usize) -> Result<String, OfficeError> {
+pub fn random_hex(bytes: usize) -> Result<String, OfficeError> {
     Ok(random_bytes::<32>()?.iter().take(bytes).map(|byte| format!("{byte:02x}")).collect())
 }
 

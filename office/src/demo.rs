@@ -144,9 +144,14 @@ impl std::fmt::Debug for Phone {
     }
 }
 
-/// Progress lines for a person: what stage the seeding is at.
+/// Progress lines for a person: what stage the seeding is at, and whether to stop.
 pub trait DemoProgress {
     fn say(&self, line: &str);
+
+    /// True once the person asked to stop (Ctrl-C): the seeding ends at its next step.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Where the national division list is, if this machine has the shared data.
@@ -278,6 +283,9 @@ impl Seeder<'_> {
     }
 
     fn sync(&mut self, phone: &Phone) -> Result<(), OfficeError> {
+        if self.progress.cancelled() {
+            return Err(OfficeError::Internal("stopped by request".into()));
+        }
         client::run(&phone.ledger, &HttpTransport::new(&self.url), SyncOptions::default(), &Quiet)
             .map_err(|err| OfficeError::Internal(format!("{} could not sync: {err}", phone.name)))?;
         self.summary.syncs += 1;

@@ -82,9 +82,6 @@ pub struct Office {
     /// Decisions taken in the browser, one at a time (each takes its user's next device_seq).
     decisions: Mutex<()>,
     reports: Mutex<web::data::ReportCache>,
-    /// Photo files completed since the process started: part of the dashboard cache's key. (One
-    /// process's count: offices that share a database across processes need a stored counter instead.)
-    photos_arrived: std::sync::atomic::AtomicU64,
 }
 
 impl Office {
@@ -108,7 +105,6 @@ impl Office {
             pushes: sequencer::PushQueue::default(),
             decisions: Mutex::new(()),
             reports: Mutex::new(web::data::ReportCache::default()),
-            photos_arrived: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 

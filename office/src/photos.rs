@@ -128,8 +128,6 @@ impl Office {
             )?;
             Ok::<_, OfficeError>(())
         })?;
-        // Pages that show photos are cached per state of the ledger; a photo arriving changes that state.
-        self.photos_arrived.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _ = fs::remove_file(&part);
         Ok(UploadStatus { offset: length, length, present: true })
     }

@@ -84,7 +84,7 @@ CREATE TABLE office_photos (
 
 /// Step 2: office users in the browser: an Argon2id password, the device the office records their
 /// decisions under, and login sessions (kept only as hashes, with the session's CSRF token); photos by
-/// the evidence they belong to.
+/// the evidence they belong to; a version of everything the dashboard caches besides events.
 const STEP_2: &str = r#"
 ALTER TABLE office_users ADD COLUMN password_hash TEXT;
 ALTER TABLE office_users ADD COLUMN web_device TEXT;
@@ -98,6 +98,26 @@ CREATE TABLE office_sessions (
 CREATE INDEX office_sessions_user ON office_sessions(user_id);
 -- The dashboard looks a photo's thumbnail up by the evidence it belongs to.
 CREATE INDEX office_photos_photo ON office_photos(photo, kind);
+-- What the dashboard's cached views read besides events (which bump server_seq): places, boundaries and
+-- photo arrivals. Any change to them bumps this counter, in the same transaction.
+ALTER TABLE office_meta ADD COLUMN views_version INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER office_views_towns_insert AFTER INSERT ON towns BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_towns_update AFTER UPDATE ON towns BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_towns_delete AFTER DELETE ON towns BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_zones_insert AFTER INSERT ON zones BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_zones_update AFTER UPDATE ON zones BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_zones_delete AFTER DELETE ON zones BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_villages_insert AFTER INSERT ON villages BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_villages_update AFTER UPDATE ON villages BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_villages_delete AFTER DELETE ON villages BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_village_codes_insert AFTER INSERT ON village_codes BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_village_codes_update AFTER UPDATE ON village_codes BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_village_codes_delete AFTER DELETE ON village_codes BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_village_boundaries_insert AFTER INSERT ON village_boundaries BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_village_boundaries_update AFTER UPDATE ON village_boundaries BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_village_boundaries_delete AFTER DELETE ON village_boundaries BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
+CREATE TRIGGER office_views_photo_present AFTER UPDATE OF present ON office_photos WHEN NEW.present IS NOT OLD.present
+    BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
 "#;
 
 const STEPS: &[&str] = &[STEP_1, STEP_2];

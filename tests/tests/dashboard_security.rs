@@ -152,8 +152,15 @@ fn every_page_and_action_checks_the_session_the_role_and_the_csrf_token() {
             answer.header("location")
         );
     }
+    assert_eq!(
+        visitor.get("/ranking?month=2026-10").header("location"),
+        Some("/login?next=/ranking%3Fmonth%3D2026-10")
+    );
     let answer = visitor.post_form(&format!("/issues/{}/accept", fx.waiting[0]), &[("csrf", "x")]);
     assert!(is_login_redirect(&answer), "accepting without a session: {}", answer.status);
+    // After logging in, the visitor comes back to the issue's page, not to a replayed decision.
+    assert_eq!(answer.header("location"), Some(format!("/login?next=/issues/{}", fx.waiting[0]).as_str()));
+    assert_eq!(status_at_office(office, &fx.waiting[0]), "strike_off_requested");
 
     // What each role may open: admins and acceptors everything; inspectors all but the queue; a secretary
     // only their own village, its issues and its photos.
@@ -186,6 +193,17 @@ fn every_page_and_action_checks_the_session_the_role_and_the_csrf_token() {
         }
     }
 
+    // A secretary gets the same answer for another village's issue, a made-up issue and a made-up village.
+    let mut wang = logged_in(office, "wang");
+    for page in [
+        format!("/issues/{}", fx.elsewhere),
+        "/issues/01900000-0000-7000-8000-000000000000".to_string(),
+        format!("/villages/{}", codes[1]),
+        "/villages/999999999999".to_string(),
+    ] {
+        assert_eq!(wang.get(&page).status, 403, "secretary on {page}");
+    }
+
     // Decisions: roles that may not decide are refused even with a valid token, and nothing changes.
     let issue = &fx.waiting[0];
     for user in ["li", "wang"] {
@@ -203,12 +221,18 @@ fn every_page_and_action_checks_the_session_the_role_and_the_csrf_token() {
     let mut admin = logged_in(office, "admin");
     let others = admin.csrf("/queue");
     let accept = format!("/issues/{issue}/accept");
-    for pairs in [vec![], vec![("csrf", "0".repeat(64))], vec![("csrf", others.clone())]] {
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(key, value)| (*key, value.as_str())).collect();
-        let answer = zhao.post_form(&accept, &pairs);
-        assert_eq!(answer.status, 403, "accept with {pairs:?}: {}", answer.text());
+    let reject_first = format!("/issues/{issue}/reject");
+    let events_before = event_count(office, issue);
+    for form in [&accept, &reject_first] {
+        for pairs in [vec![], vec![("csrf", "0".repeat(64))], vec![("csrf", others.clone())]] {
+            let mut pairs: Vec<(&str, &str)> = pairs.iter().map(|(key, value)| (*key, value.as_str())).collect();
+            pairs.push(("reason", "not fixed"));
+            let answer = zhao.post_form(form, &pairs);
+            assert_eq!(answer.status, 403, "{form} with {pairs:?}: {}", answer.text());
+        }
     }
     assert_eq!(status_at_office(office, issue), "strike_off_requested", "a refused form changed nothing");
+    assert_eq!(event_count(office, issue), events_before, "a refused form recorded nothing");
 
     // With the session's own token the decision goes through the sequencer like a phone's.
     let csrf = zhao.csrf("/queue");
@@ -218,13 +242,7 @@ fn every_page_and_action_checks_the_session_the_role_and_the_csrf_token() {
     assert_eq!(status_at_office(office, issue), "accepted");
     let again = zhao.post_form(&accept, &[("csrf", &csrf)]);
     assert_eq!(again.status, 422, "an accepted issue cannot be accepted again: {}", again.text());
-    let refused: i64 = office
-        .db()
-        .query_row("SELECT count(*) FROM events WHERE issue_id = ?1 AND verdict LIKE '%refused%'", [issue], |row| {
-            row.get(0)
-        })
-        .unwrap();
-    assert_eq!(refused, 0, "the second click recorded nothing");
+    assert_eq!(event_count(office, issue), events_before + 1, "the second click recorded nothing");
 
     // Rejecting needs a reason.
     let second = &fx.waiting[1];
@@ -247,8 +265,42 @@ fn every_page_and_action_checks_the_session_the_role_and_the_csrf_token() {
     // The login form has its own token (a cookie and a field that must match).
     let mut stranger = WebClient::new(&office.url);
     let answer = stranger.post_form("/login", &[("user", "admin"), ("password", PASSWORD), ("csrf", "forged")]);
-    assert_eq!(answer.status, 403, "a login post without the form's token");
+    assert_eq!(answer.status, 403, "a login post without the form's cookie");
+    assert!(stranger.get("/login").hidden_input("csrf").is_some());
+    for sent in ["", "0123456789abcdef0123456789abcdef"] {
+        let answer = stranger.post_form("/login", &[("user", "admin"), ("password", PASSWORD), ("csrf", sent)]);
+        assert_eq!(answer.status, 403, "a login post whose field ({sent:?}) does not match its cookie");
+    }
     assert!(!stranger.cookies.contains_key("rectify_session"));
+
+    // Only paths on this site are followed, however they are disguised.
+    for back in ["//evil.example/", "/%09/evil.example", "/%5Cevil.example", "https://evil.example/", "/%0A/evil"] {
+        let answer = stranger.get(&format!("/lang?to=en&back={back}"));
+        assert_eq!(answer.status, 303, "{back}");
+        assert_eq!(answer.header("location"), Some("/"), "back={back}");
+    }
+    let mut admin_again = WebClient::new(&office.url);
+    let csrf = admin_again.get("/login").hidden_input("csrf").unwrap();
+    let answer = admin_again.post_form(
+        "/login",
+        &[("user", "admin"), ("password", PASSWORD), ("csrf", &csrf), ("next", "/\t/evil.example")],
+    );
+    assert_eq!((answer.status, answer.header("location")), (303, Some("/")));
+
+    // A new password ends the user's sessions; revoking their decisions device shuts them out.
+    assert_eq!(admin.get("/ranking").status, 200);
+    assert!(add_user(office, "admin", "admin", &[], "another long password").status.success());
+    assert!(is_login_redirect(&admin.get("/ranking")), "the old session ended with the new password");
+    let mut li = logged_in(office, "li");
+    assert_eq!(li.get("/ranking").status, 200);
+    let device: String =
+        office.db().query_row("SELECT web_device FROM office_users WHERE name = 'li'", [], |row| row.get(0)).unwrap();
+    office.admin(&["revoke"], &["--device", &device]);
+    assert!(is_login_redirect(&li.get("/ranking")), "a revoked user's session no longer opens pages");
+}
+
+fn event_count(office: &OfficeProcess, issue: &str) -> i64 {
+    office.db().query_row("SELECT count(*) FROM events WHERE issue_id = ?1", [issue], |row| row.get(0)).unwrap()
 }
 
 #[test]
@@ -261,6 +313,10 @@ fn sessions_are_httponly_samesite_and_stored_hashed_and_failed_logins_are_limite
     let secretary = add_user(&office, "nobody", "secretary", &[], PASSWORD);
     assert!(!secretary.status.success(), "a secretary needs villages");
     assert!(add_user(&office, "li", "inspector", &[], PASSWORD).status.success());
+    let users: serde_json::Value = serde_json::from_str(&office.admin(&["users", "list"], &["--json"])).unwrap();
+    let li = users.as_array().unwrap().iter().find(|user| user["name"] == "li").unwrap();
+    assert_eq!((li["role"].as_str(), li["can_log_in"].as_bool()), (Some("inspector"), Some(true)));
+    assert!(li["decisions_device"].is_string());
 
     let mut client = WebClient::new(&office.url);
     let answer = client.log_in("li", PASSWORD);
@@ -284,9 +340,9 @@ fn sessions_are_httponly_samesite_and_stored_hashed_and_failed_logins_are_limite
     assert_ne!(stored[0], token, "the office keeps only a hash of the session token");
     let page = client.get("/");
     assert_eq!(page.status, 200);
-    for header in ["content-security-policy", "x-frame-options"] {
-        assert!(page.header(header).is_some(), "pages carry {header}");
-    }
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
     let hashes: String = office
         .db()
         .query_row("SELECT password_hash FROM office_users WHERE name = 'li'", [], |row| row.get(0))

@@ -88,6 +88,30 @@ impl EvidenceFlag {
     }
 }
 
+impl EvidenceFlag {
+    /// [`describe`](Self::describe) in Chinese, for the office's pages.
+    pub fn describe_zh(&self) -> String {
+        let day = |at: &DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+        match self {
+            Self::NoGps => "照片无GPS定位".into(),
+            Self::ImplausibleGps { reason } => format!("GPS定位不可信：{reason}"),
+            Self::NoCaptureTime => "照片无拍摄时间".into(),
+            Self::FarFromIssue { distance_m, limit_m } => {
+                format!("拍摄点距问题点 {distance_m:.0} 米（限 {limit_m:.0} 米）")
+            }
+            Self::TakenBeforeReport { taken_at, reported_at } => {
+                format!("拍摄于 {}，早于问题上报时间 {}", day(taken_at), day(reported_at))
+            }
+            Self::Reused { photo, issue_id: Some(issue), bits_apart } => {
+                format!("与问题 {} 的照片 {} 为同一画面（相差 {bits_apart} 位）", issue.short(), &photo.as_str()[..12])
+            }
+            Self::Reused { photo, issue_id: None, bits_apart } => {
+                format!("与照片 {} 为同一画面（相差 {bits_apart} 位）", &photo.as_str()[..12])
+            }
+        }
+    }
+}
+
 /// A GPS position as read from a photo.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PhotoFix {

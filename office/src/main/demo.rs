@@ -2,27 +2,39 @@
 //! where to open it and how to log in, and serves until interrupted.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rectify_office::demo::{self, DemoProgress, DemoSummary};
 use rectify_office::{Office, OfficeError};
 
-/// Progress on stderr, with the seconds since the start.
+/// Progress on stderr, with the seconds since the start; `stop` is set on Ctrl-C.
 struct Stderr {
     started: Instant,
+    stop: Arc<AtomicBool>,
 }
 
 impl DemoProgress for Stderr {
     fn say(&self, line: &str) {
         eprintln!("[{:>5.1}s] {line}", self.started.elapsed().as_secs_f64());
     }
+
+    fn cancelled(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
 }
 
+/// The demo's folder: the one given (created if missing), or a new one under the temporary directory
+/// with an unguessable name, created here so that nobody else's folder is ever reused.
 fn data_dir(data: Option<PathBuf>) -> Result<PathBuf, OfficeError> {
-    let dir = data.unwrap_or_else(|| {
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        std::env::temp_dir().join(format!("rectify-office-demo-{stamp}-{}", std::process::id()))
-    });
+    let Some(dir) = data else {
+        let suffix = rectify_office::credentials::random_hex(6)?;
+        let dir = std::env::temp_dir().join(format!("rectify-office-demo-{suffix}"));
+        std::fs::create_dir(&dir)
+            .map_err(|err| OfficeError::invalid(format!("cannot create the data folder {}: {err}", dir.display())))?;
+        return Ok(dir);
+    };
     std::fs::create_dir_all(&dir)
         .map_err(|err| OfficeError::invalid(format!("cannot create the data folder {}: {err}", dir.display())))?;
     Ok(dir)
@@ -30,13 +42,15 @@ fn data_dir(data: Option<PathBuf>) -> Result<PathBuf, OfficeError> {
 
 pub(crate) fn run(data: Option<PathBuf>, listen: &str, json: bool, seed: u64) -> Result<(), OfficeError> {
     super::init_logging("warn");
-    let progress = Stderr { started: Instant::now() };
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Stderr { started: Instant::now(), stop: stop.clone() };
     let dir = data_dir(data)?;
     let earlier = demo::seeded(&dir)?;
-    if earlier.is_none() && dir.join("office.db").exists() {
+    let empty = std::fs::read_dir(&dir).map(|mut entries| entries.next().is_none()).unwrap_or(false);
+    if earlier.is_none() && !empty {
         return Err(OfficeError::invalid(format!(
-            "{} holds an office that no finished demo made (an interrupted seeding, or a real office); give an \
-             empty folder with --data, or delete this one",
+            "{} is not empty and holds no finished demo (an interrupted seeding, a real office, or other \
+             files); give an empty or new folder with --data, or delete this one",
             dir.display()
         )));
     }
@@ -56,15 +70,18 @@ pub(crate) fn run(data: Option<PathBuf>, listen: &str, json: bool, seed: u64) ->
         let mut server = tokio::spawn(rectify_office::http::serve(office.clone(), listener, super::shutdown_signal()));
         let summary = match earlier {
             Some(summary) => {
-                progress.say(&format!("serving the demo seeded earlier in {}", dir.display()));
+                progress.say(&format!(
+                    "serving the demo seeded earlier in {} (as it is: --seed applies to new folders only)",
+                    dir.display()
+                ));
                 summary
             }
             None => {
                 progress.say(&format!("seeding a demo office in {} (served at {url} meanwhile)", dir.display()));
                 let (office, seed_url, seed_dir) = (office.clone(), url.clone(), dir.clone());
-                let started = progress.started;
+                let (started, seed_stop) = (progress.started, stop.clone());
                 let seeding = tokio::task::spawn_blocking(move || {
-                    demo::seed(&office, &seed_url, &seed_dir, seed, &Stderr { started })
+                    demo::seed(&office, &seed_url, &seed_dir, seed, &Stderr { started, stop: seed_stop })
                 });
                 tokio::select! {
                     outcome = seeding => outcome
@@ -73,6 +90,8 @@ pub(crate) fn run(data: Option<PathBuf>, listen: &str, json: bool, seed: u64) ->
                             "seeding the demo failed: {err} (the half-seeded folder {} can be deleted)", dir.display()
                         )))?,
                     _ = &mut server => {
+                        // Ctrl-C stopped the server: the seeding stops at its next sync.
+                        stop.store(true, Ordering::Relaxed);
                         return Err(OfficeError::Internal(format!(
                             "stopped while seeding; delete the half-seeded folder {}", dir.display()
                         )));

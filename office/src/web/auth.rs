@@ -58,6 +58,8 @@ pub struct UserRow {
     pub role: String,
     pub villages: Vec<String>,
     pub can_log_in: bool,
+    /// The device the office records their browser decisions under: revoke it to shut them out.
+    pub decisions_device: Option<String>,
     pub created_at: String,
 }
 
@@ -196,7 +198,8 @@ impl Office {
         Ok(token)
     }
 
-    /// The user a session token belongs to, unless it expired or was ended.
+    /// The user a session token belongs to, unless it expired, was ended, or the user's decisions device
+    /// was revoked (`rectify-office revoke`), which shuts them out of the dashboard.
     pub fn session(&self, token: &str) -> Result<Option<WebUser>, OfficeError> {
         if token.len() != 64 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return Ok(None);
@@ -206,7 +209,9 @@ impl Office {
             let row: Option<(String, String, String, Option<String>, String, String)> = conn
                 .prepare_cached(
                     "SELECT u.id, u.name, u.role, u.web_device, s.csrf, s.expires_at
-                     FROM office_sessions s JOIN office_users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+                     FROM office_sessions s JOIN office_users u ON u.id = s.user_id
+                     JOIN office_devices d ON d.device_id = u.web_device AND d.revoked_at IS NULL
+                     WHERE s.token_hash = ?1",
                 )?
                 .query_row([hash_secret(token)], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
@@ -245,18 +250,21 @@ impl Office {
     pub fn users(&self) -> Result<Vec<UserRow>, OfficeError> {
         self.store().read(|conn| {
             let mut statement = conn.prepare(
-                "SELECT u.name, u.role, u.password_hash IS NOT NULL, u.created_at,
-                        (SELECT group_concat(v.code, ' ') FROM office_user_villages uv JOIN villages v ON v.id = uv.village_id
+                "SELECT u.name, u.role, u.password_hash IS NOT NULL, u.created_at, u.web_device,
+                        (SELECT group_concat(c.code, ' ') FROM office_user_villages uv
+                         JOIN village_codes c ON c.village_id = uv.village_id
+                          AND c.position = (SELECT max(position) FROM village_codes WHERE village_id = uv.village_id)
                          WHERE uv.user_id = u.id)
                  FROM office_users u ORDER BY u.name",
             )?;
             let rows = statement.query_map([], |row| {
-                let villages: Option<String> = row.get(4)?;
+                let villages: Option<String> = row.get(5)?;
                 Ok(UserRow {
                     name: row.get(0)?,
                     role: row.get(1)?,
                     can_log_in: row.get(2)?,
                     created_at: row.get(3)?,
+                    decisions_device: row.get(4)?,
                     villages: villages.unwrap_or_default().split_whitespace().map(str::to_string).collect(),
                 })
             })?;
@@ -269,65 +277,107 @@ impl Office {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3mS7DnbvUeZ8NUrVhqpbUH5WNo4JZNYNnqaFLbWqb4E";
 
-/// Failed logins in a sliding window, per user name and per client address.
+/// Failed logins in a sliding window: per user name from one address, per address, and per user name
+/// from anywhere (a higher limit, so one person guessing cannot lock a colleague out from their own desk).
 #[derive(Debug)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
     window: StdDuration,
-    per_name: usize,
+    per_name_and_address: usize,
     per_address: usize,
+    per_name: usize,
 }
+
+/// Keys the limiter holds at most; past it (after forgetting old failures) new names and addresses are
+/// refused for a minute rather than remembered, so a flood of made-up names cannot grow it without end.
+const MAX_KEYS: usize = 10_000;
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self::new(StdDuration::from_secs(15 * 60), 5, 20)
+        Self::new(StdDuration::from_secs(15 * 60), 5, 20, 50)
     }
 }
 
 impl LoginLimiter {
-    pub fn new(window: StdDuration, per_name: usize, per_address: usize) -> Self {
-        Self { failures: Mutex::new(HashMap::new()), window, per_name, per_address }
+    pub fn new(window: StdDuration, per_name_and_address: usize, per_address: usize, per_name: usize) -> Self {
+        Self { failures: Mutex::new(HashMap::new()), window, per_name_and_address, per_address, per_name }
     }
 
-    fn keys(name: &str, address: Option<IpAddr>) -> [String; 2] {
-        let address = address.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-        [format!("name:{}", name.trim().to_lowercase()), format!("addr:{address}")]
+    /// (key, limit) for each count an attempt belongs to. IPv6 addresses count per /64, the block one
+    /// household or phone usually holds.
+    fn keys(&self, name: &str, address: Option<IpAddr>) -> [(String, usize); 3] {
+        let address = match address {
+            Some(IpAddr::V6(ip)) => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Some(ip) => ip.to_string(),
+            None => "unknown".to_string(),
+        };
+        let name = name.trim().to_lowercase();
+        [
+            (format!("pair:{name}@{address}"), self.per_name_and_address),
+            (format!("addr:{address}"), self.per_address),
+            (format!("name:{name}"), self.per_name),
+        ]
     }
 
-    /// `Some(seconds)` to wait when this name or address has failed too often lately.
-    pub fn locked(&self, name: &str, address: Option<IpAddr>) -> Option<u64> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Instant>>> {
+        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts an attempt: counted as a failure at once (so parallel attempts cannot slip past the limit)
+    /// unless `succeeded` takes it back. `Err(seconds)` to wait when a limit is reached.
+    pub fn begin(&self, name: &str, address: Option<IpAddr>) -> Result<(), u64> {
         let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let [by_name, by_address] = Self::keys(name, address);
+        let keys = self.keys(name, address);
+        let mut failures = self.lock();
         let mut wait = None;
-        for (key, limit) in [(by_name, self.per_name), (by_address, self.per_address)] {
-            let Some(times) = failures.get_mut(&key) else { continue };
+        for (key, limit) in &keys {
+            let Some(times) = failures.get_mut(key) else { continue };
             times.retain(|at| now.duration_since(*at) < self.window);
-            if times.len() >= limit
+            if times.len() >= *limit
                 && let Some(oldest) = times.first()
             {
                 let left = self.window.saturating_sub(now.duration_since(*oldest)).as_secs().max(1);
                 wait = Some(wait.map_or(left, |other: u64| other.max(left)));
             }
         }
-        wait
-    }
-
-    pub fn failed(&self, name: &str, address: Option<IpAddr>) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failures.len() > 10_000 {
-            // Bounded memory under a flood of made-up names: forget entries whose window has passed.
-            failures.retain(|_, times| times.last().is_some_and(|at| now.duration_since(*at) < self.window));
+        if let Some(wait) = wait {
+            return Err(wait);
         }
-        for key in Self::keys(name, address) {
+        if failures.len() + keys.len() > MAX_KEYS {
+            failures.retain(|_, times| times.last().is_some_and(|at| now.duration_since(*at) < self.window));
+            if failures.len() + keys.len() > MAX_KEYS && keys.iter().any(|(key, _)| !failures.contains_key(key)) {
+                return Err(60);
+            }
+        }
+        for (key, _) in keys {
             failures.entry(key).or_default().push(now);
         }
+        Ok(())
     }
 
-    pub fn succeeded(&self, name: &str) {
-        let [by_name, _] = Self::keys(name, None);
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&by_name);
+    /// Takes back the attempt `begin` counted, when it was not a failure of the password (the office was
+    /// busy, or broke).
+    pub fn forget(&self, name: &str, address: Option<IpAddr>) {
+        let keys = self.keys(name, address);
+        let mut failures = self.lock();
+        for (key, _) in keys {
+            if let Some(times) = failures.get_mut(&key) {
+                times.pop();
+                if times.is_empty() {
+                    failures.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// A right password: this name's failures from this address are forgiven, and the attempt is not one.
+    pub fn succeeded(&self, name: &str, address: Option<IpAddr>) {
+        self.forget(name, address);
+        let [(pair, _), _, _] = self.keys(name, address);
+        self.lock().remove(&pair);
     }
 }
 
@@ -352,20 +402,35 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_locks_a_name_after_repeated_failures_and_forgives_a_success() {
-        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 3, 100);
+    fn the_limiter_locks_a_name_at_an_address_and_forgives_a_success() {
+        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 3, 100, 100);
         let ip: Option<IpAddr> = "127.0.0.1".parse().ok();
+        let other: Option<IpAddr> = "10.0.0.9".parse().ok();
         for _ in 0..3 {
-            assert_eq!(limiter.locked("zhao", ip), None);
-            limiter.failed("zhao", ip);
+            assert_eq!(limiter.begin("zhao", ip), Ok(()));
         }
-        assert!(limiter.locked("Zhao ", ip).is_some(), "names compare without case or spaces");
-        assert_eq!(limiter.locked("li", ip), None, "another name from the same address is not locked yet");
-        limiter.succeeded("zhao");
-        assert_eq!(limiter.locked("zhao", ip), None);
-        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 2);
-        limiter.failed("a", ip);
-        limiter.failed("b", ip);
-        assert!(limiter.locked("c", ip).is_some(), "an address trying many names is locked");
+        assert!(limiter.begin("Zhao ", ip).is_err(), "names compare without case or spaces");
+        assert_eq!(limiter.begin("li", ip), Ok(()), "another name from the same address is not locked yet");
+        assert_eq!(limiter.begin("zhao", other), Ok(()), "zhao from their own desk still gets in");
+        limiter.succeeded("zhao", other);
+        limiter.forget("li", ip);
+        // A success forgives this name's failures from that address only.
+        assert!(limiter.begin("zhao", ip).is_err());
+        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 2, 100);
+        assert_eq!(limiter.begin("a", ip), Ok(()));
+        assert_eq!(limiter.begin("b", ip), Ok(()));
+        assert!(limiter.begin("c", ip).is_err(), "an address trying many names is locked");
+        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 100, 2);
+        assert_eq!(limiter.begin("zhao", ip), Ok(()));
+        assert_eq!(limiter.begin("zhao", other), Ok(()));
+        assert!(
+            limiter.begin("zhao", "10.0.0.10".parse().ok()).is_err(),
+            "a name guessed from many addresses is locked"
+        );
+        let v6a: Option<IpAddr> = "2001:db8:1:2::5".parse().ok();
+        let v6b: Option<IpAddr> = "2001:db8:1:2::6".parse().ok();
+        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 1, 100);
+        assert_eq!(limiter.begin("a", v6a), Ok(()));
+        assert!(limiter.begin("b", v6b).is_err(), "one /64 counts as one address");
     }
 }

@@ -22,9 +22,9 @@ pub(crate) struct ReportCache {
     views: HashMap<String, Arc<dyn Any + Send + Sync>>,
 }
 
-/// What changes when anything a cached view reads changes: the newest event, the villages with their
-/// boundaries (imports add no event), and the photo files that arrived.
-type Stamp = (i64, i64, i64, u64);
+/// What changes when anything a cached view reads changes: the newest event, and the version that
+/// triggers bump when places, boundaries or photo files change (schema step 2).
+type Stamp = (i64, i64);
 
 /// At most this many views are kept; past it the cache starts again (a crawler walking every month).
 const MAX_VIEWS: usize = 256;
@@ -34,16 +34,9 @@ impl Office {
         let stamp = self.store().read(|conn| {
             conn.prepare_cached(
                 "SELECT (SELECT coalesce(max(server_seq), 0) FROM office_sequence),
-                        (SELECT count(*) FROM villages), (SELECT count(*) FROM village_boundaries)",
+                        (SELECT views_version FROM office_meta WHERE singleton = 1)",
             )?
-            .query_row([], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    self.photos_arrived.load(std::sync::atomic::Ordering::Relaxed),
-                ))
-            })
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
         })?;
         let today = Utc::now().with_timezone(&super::pages::district_offset()).date_naive();
         Ok((stamp, today))
@@ -53,23 +46,31 @@ impl Office {
         self.reports.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The cache, emptied first if the ledger or the day moved on.
-    fn fresh_cache(&self) -> Result<std::sync::MutexGuard<'_, ReportCache>, OfficeError> {
+    /// The cache, emptied first if the ledger or the day moved on, and the state it now stands for.
+    fn fresh_cache(&self) -> Result<(std::sync::MutexGuard<'_, ReportCache>, (Stamp, NaiveDate)), OfficeError> {
         let stamp = self.report_stamp()?;
         let mut cache = self.cache();
         if cache.stamp != Some(stamp) || cache.views.len() > MAX_VIEWS {
             *cache = ReportCache { stamp: Some(stamp), ..ReportCache::default() };
         }
-        Ok(cache)
+        Ok((cache, stamp))
     }
 
-    /// The scoring snapshot of the office's ledger, read once per state of the ledger.
+    /// The scoring snapshot of the office's ledger, read once per state of the ledger. (Read after the
+    /// stamp: at worst it is newer than the stamp, and the next change replaces it.)
     pub fn report_snapshot(&self) -> Result<Arc<Snapshot>, OfficeError> {
-        if let Some(snapshot) = self.fresh_cache()?.snapshot.clone() {
+        let (cache, stamp) = self.fresh_cache()?;
+        if let Some(snapshot) = cache.snapshot.clone() {
             return Ok(snapshot);
         }
+        drop(cache);
         let snapshot = Arc::new(self.ledger().scoring_snapshot()?);
-        self.cache().snapshot = Some(snapshot.clone());
+        let mut cache = self.cache();
+        // Kept only if nothing changed meanwhile: a snapshot of an older state under a newer stamp would
+        // be served until the next change.
+        if cache.stamp == Some(stamp) {
+            cache.snapshot = Some(snapshot.clone());
+        }
         Ok(snapshot)
     }
 
@@ -80,13 +81,18 @@ impl Office {
         key: &str,
         compute: impl FnOnce() -> Result<T, OfficeError>,
     ) -> Result<Arc<T>, OfficeError> {
-        if let Some(view) = self.fresh_cache()?.views.get(key).cloned()
+        let (cache, stamp) = self.fresh_cache()?;
+        if let Some(view) = cache.views.get(key).cloned()
             && let Ok(view) = view.downcast::<T>()
         {
             return Ok(view);
         }
+        drop(cache);
         let view = Arc::new(compute()?);
-        self.cache().views.insert(key.to_string(), view.clone());
+        let mut cache = self.cache();
+        if cache.stamp == Some(stamp) {
+            cache.views.insert(key.to_string(), view.clone());
+        }
         Ok(view)
     }
 

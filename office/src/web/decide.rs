@@ -5,6 +5,7 @@
 use chrono::Utc;
 use rectify_core::domain::event::{Accepted, Event, EventBody, Rejected, Verdict};
 use rectify_core::domain::issue::Status;
+use rectify_core::domain::validate;
 use rectify_core::ids::{EventId, IssueId};
 use rectify_core::store::issues;
 use rectify_core::sync::wire::PushRequest;
@@ -23,18 +24,20 @@ impl Office {
     /// Records `decision` on `issue` for `user`. A refusal (wrong role, wrong state) comes back as
     /// `Invalid` or `Unauthorised` with the sequencer's reason; nothing is half-written either way.
     pub fn decide(&self, user: &WebUser, issue: IssueId, decision: Decision) -> Result<u64, OfficeError> {
+        // The same checks a phone's ledger makes before it records a note or a reason.
+        fn checked<T>(result: Result<T, validate::ValidationError>) -> Result<T, OfficeError> {
+            result.map_err(|err| OfficeError::invalid(err.to_string()))
+        }
         let body = match decision {
-            Decision::Accept { note } => EventBody::Accepted(Accepted { note: clean(note) }),
-            Decision::Reject { reason } => {
-                let reason = reason.trim();
-                if reason.is_empty() {
-                    return Err(OfficeError::invalid("say why the strike-off is rejected"));
-                }
-                if reason.chars().count() > 500 {
-                    return Err(OfficeError::invalid("keep the reason under 500 characters"));
-                }
-                EventBody::Rejected(Rejected { reason: reason.to_string() })
+            Decision::Accept { note } => {
+                let note = note.filter(|note| !note.trim().is_empty());
+                EventBody::Accepted(Accepted {
+                    note: checked(validate::optional_text("note", note.as_deref(), validate::MAX_NOTE_CHARS))?,
+                })
             }
+            Decision::Reject { reason } => EventBody::Rejected(Rejected {
+                reason: checked(validate::text("reason", &reason, validate::MAX_REASON_CHARS))?,
+            }),
         };
         // One decision at a time: each takes the next device_seq of the user's decisions device.
         let _turn = self.decisions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -82,8 +85,4 @@ impl Office {
             Verdict::Refused { reason } => Err(OfficeError::invalid(reason)),
         }
     }
-}
-
-fn clean(note: Option<String>) -> Option<String> {
-    note.map(|note| note.trim().to_string()).filter(|note| !note.is_empty())
 }

@@ -71,6 +71,28 @@ impl Tr {
         }
     }
 
+    /// An evidence flag, described in this language.
+    pub fn flag(&self, flag: &rectify_core::domain::evidence::EvidenceFlag) -> String {
+        match self.lang {
+            Lang::Zh => flag.describe_zh(),
+            Lang::En => flag.describe(),
+        }
+    }
+
+    /// An escalation's action in this language.
+    pub fn action(&self, zh: &str, action: &rectify_core::score::Action) -> String {
+        match self.lang {
+            Lang::Zh => zh.to_string(),
+            Lang::En => format!("{action:?}").chars().fold(String::new(), |mut out, c| {
+                if c.is_uppercase() && !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push(c.to_ascii_lowercase());
+                out
+            }),
+        }
+    }
+
     /// A role in this language.
     pub fn role(&self, role: rectify_core::domain::role::Role) -> &'static str {
         match self.lang {
@@ -178,6 +200,15 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("villages", "村庄", "Villages"),
     ("issues_on_map", "问题点位", "Issues"),
     ("your_villages", "我的村庄", "My villages"),
+    ("server_error", "系统错误", "Server error"),
+    (
+        "server_error_text",
+        "处理请求时出错，已记录日志。请稍后再试。",
+        "Something went wrong on the office's side; it is logged. Please try again later.",
+    ),
+    ("seq", "区办序号", "Office seq"),
+    ("last_rejection", "上次不通过原因", "Last rejection"),
+    ("nothing_listed", "暂无数据。", "Nothing to show."),
 ];
 
 #[cfg(test)]
@@ -214,7 +245,16 @@ mod tests {
         }
         assert!(asked > 100, "only {asked} labels found: is the pattern still right?");
         // Labels chosen in code rather than in a template.
-        for key in ["forbidden", "not_found", "bad_request", "decided_accept", "decided_reject", "forbidden_text"] {
+        for key in [
+            "forbidden",
+            "not_found",
+            "bad_request",
+            "decided_accept",
+            "decided_reject",
+            "forbidden_text",
+            "server_error",
+            "server_error_text",
+        ] {
             assert!(LABELS.iter().any(|(name, _, _)| *name == key), "{key}");
         }
     }

@@ -35,18 +35,28 @@ pub const SESSION_COOKIE: &str = "rectify_session";
 const LOGIN_COOKIE: &str = "rectify_login";
 const LANG_COOKIE: &str = "rectify_lang";
 
-/// What the pages share: the office and the login limiter.
+/// What the pages share: the office, the login limiter and the permits for password checks.
 #[derive(Debug)]
 pub struct WebState {
     pub office: Arc<Office>,
     pub limiter: LoginLimiter,
+    /// Argon2 takes 19 MiB and tens of milliseconds per check: at most this many run at once, and a login
+    /// beyond them is told to come back rather than queued.
+    password_checks: tokio::sync::Semaphore,
 }
+
+/// Password checks that may run at once.
+const PASSWORD_CHECKS: usize = 4;
 
 pub(crate) type Shared = Arc<WebState>;
 
 /// The dashboard's routes, to merge into the office's router.
 pub fn router(office: Arc<Office>) -> Router {
-    let state = Arc::new(WebState { office, limiter: LoginLimiter::default() });
+    let state = Arc::new(WebState {
+        office,
+        limiter: LoginLimiter::default(),
+        password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
+    });
     Router::new()
         .route("/login", get(login_form).post(log_in))
         .route("/logout", get(logout_form).post(log_out))
@@ -168,8 +178,9 @@ impl IntoResponse for PageError {
             PageError::NotFound(tr, text) => (StatusCode::NOT_FOUND, tr, "not_found", text),
             PageError::Invalid(tr, text) => (StatusCode::UNPROCESSABLE_ENTITY, tr, "bad_request", text),
             PageError::Internal(tr, text) => {
+                // The detail (paths, SQL) is for the log, not for the page.
                 tracing::error!(error = %text, "page failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, tr, "bad_request", text)
+                (StatusCode::INTERNAL_SERVER_ERROR, tr, "server_error", tr.t("server_error_text").to_string())
             }
         };
         let page = ErrorPage { tr, title: tr.t(title), message };
@@ -188,7 +199,7 @@ pub(crate) fn render(page: &impl Template) -> Response {
             headers.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
                 ),
             );
             response
@@ -200,7 +211,7 @@ pub(crate) fn render(page: &impl Template) -> Response {
     }
 }
 
-/// The language: `?lang=` first, then the cookie, then Chinese.
+/// The language: the preference cookie (set by `/lang`), else Chinese.
 pub(crate) fn lang_of(headers: &HeaderMap) -> Tr {
     let lang = cookie(headers, LANG_COOKIE).and_then(|value| Lang::parse(&value)).unwrap_or(Lang::Zh);
     Tr { lang }
@@ -269,8 +280,16 @@ pub(crate) fn encode_query(text: &str) -> String {
 
 /// A path on this site to go back to; anything else (another host, a scheme) becomes `/`.
 pub(crate) fn local_path(next: Option<&str>) -> String {
+    // Browsers drop tabs and newlines from a Location and read `\` as `/`, so "/\t/host" would leave the
+    // site: only printable ASCII without backslashes passes.
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|byte| (0x21..0x7f).contains(&byte) && byte != b'\\') =>
+        {
+            path.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -324,11 +343,22 @@ async fn log_in(
         .as_deref()
         .is_none_or(|expected| sent.is_empty() || !constant_time_eq(expected.as_bytes(), sent.as_bytes()))
     {
-        return Err(PageError::Csrf(tr));
+        // Most often a form left open past its hour: show a fresh one rather than a dead end.
+        let message =
+            if tr.is_en() { "The form expired. Please log in again." } else { "表单已过期，请重新登录。" };
+        return login_page(tr, next, Some(message.to_string()), StatusCode::FORBIDDEN);
+    }
+    let wrong =
+        || if tr.is_en() { "The user name or the password is wrong." } else { "用户名或密码错误。" }.to_string();
+    let name = form.user.trim().to_string();
+    if name.is_empty() || name.chars().count() > 80 {
+        // No office user has such a name: refused without a password check or a limiter entry.
+        return login_page(tr, next, Some(wrong()), StatusCode::UNAUTHORIZED);
     }
     // The peer's address, when the server was started with connection info (tests may route directly).
     let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
-    if let Some(wait) = state.limiter.locked(&form.user, address) {
+    // The attempt counts as failed from the start, so parallel attempts cannot slip past the limit.
+    if let Err(wait) = state.limiter.begin(&name, address) {
         let message = if tr.is_en() {
             format!("Too many failed logins. Try again in {} minutes.", wait.div_ceil(60))
         } else {
@@ -340,15 +370,24 @@ async fn log_in(
         }
         return Ok(response);
     }
+    let Ok(_permit) = state.password_checks.try_acquire() else {
+        state.limiter.forget(&name, address);
+        let message =
+            if tr.is_en() { "The office is busy. Try again in a moment." } else { "系统繁忙，请稍后再试。" };
+        let mut response = login_page(tr, next, Some(message.to_string()), StatusCode::SERVICE_UNAVAILABLE)?;
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        return Ok(response);
+    };
     let office = state.office.clone();
-    let (name, password) = (form.user.clone(), form.password);
-    let outcome = tokio::task::spawn_blocking(move || office.log_in(&name, &password))
+    let (checked, password) = (name.clone(), form.password);
+    let outcome = tokio::task::spawn_blocking(move || office.log_in(&checked, &password))
         .await
         .map_err(|err| PageError::Internal(tr, err.to_string()))?;
+    let shown: String = name.chars().take(40).filter(|c| !c.is_control()).collect();
     match outcome {
         Ok(token) => {
-            state.limiter.succeeded(&form.user);
-            tracing::info!(user = %form.user.trim(), "logged in");
+            state.limiter.succeeded(&name, address);
+            tracing::info!(user = %shown, "logged in");
             let mut response = Redirect::to(&next).into_response();
             set_cookie(
                 &mut response,
@@ -361,13 +400,13 @@ async fn log_in(
             Ok(response)
         }
         Err(OfficeError::Unauthorised(_)) => {
-            state.limiter.failed(&form.user, address);
-            tracing::warn!(user = %form.user.trim(), address = ?address, "login refused");
-            let message =
-                if tr.is_en() { "The user name or the password is wrong." } else { "用户名或密码错误。" };
-            login_page(tr, next, Some(message.to_string()), StatusCode::UNAUTHORIZED)
+            tracing::warn!(user = %shown, address = ?address, "login refused");
+            login_page(tr, next, Some(wrong()), StatusCode::UNAUTHORIZED)
         }
-        Err(err) => Err(PageError::from_office(tr, err)),
+        Err(err) => {
+            state.limiter.forget(&name, address);
+            Err(PageError::from_office(tr, err))
+        }
     }
 }
 
@@ -443,6 +482,10 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example/")), "/");
         assert_eq!(local_path(Some("https://evil.example/")), "/");
         assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(Some("/\t/evil.example")), "/");
+        assert_eq!(local_path(Some("/\n/evil.example")), "/");
+        assert_eq!(local_path(Some("/村")), "/");
+        assert_eq!(local_path(Some("/ranking?month=2026-10&x=%2F")), "/ranking?month=2026-10&x=%2F");
         assert_eq!(local_path(None), "/");
     }
 

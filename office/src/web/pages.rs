@@ -143,12 +143,12 @@ pub(crate) fn overview_view(office: &Office) -> Result<OverviewView, OfficeError
             let week = Week::of(monday);
             let bulletin = report::bulletin(scorer, week, &|_| true);
             let rate = bulletin.total.rate;
-            let height = rate.unwrap_or(0.0).clamp(0.0, 100.0);
+            let height = (rate.unwrap_or(0.0).clamp(0.0, 100.0) * 10.0).round() / 10.0;
             weeks.push(WeekBar {
                 label: week.label(),
                 rate: percent(rate),
                 height,
-                y: 110.0 - height,
+                y: ((110.0 - height) * 10.0).round() / 10.0,
                 x: 40.0 + (7 - back) as f64 * 70.0,
                 accepted: bulletin.total.accepted_this_week,
                 new: bulletin.total.new_this_week,
@@ -351,6 +351,7 @@ pub(crate) async fn village(
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let tr = lang_of(&headers);
+    let user = super::user_of(&state, &headers, &here(&uri)).await?;
     let office = state.office.clone();
     let lookup = code.clone();
     let village = blocking(tr, move || {
@@ -362,8 +363,7 @@ pub(crate) async fn village(
             .ok_or_else(|| OfficeError::NotFound(format!("no village with code {lookup}")))
     })
     .await;
-    // Who may not see a village learns nothing about whether it exists: the role check comes first.
-    let user = super::user_of(&state, &headers, &here(&uri)).await?;
+    // Who may not see a village learns nothing about whether it exists.
     let village = match village {
         Ok(village) if super::allowed(&user, Need::Village(village.id)) => village,
         Err(_) if super::allowed(&user, Need::District) => {
@@ -382,8 +382,8 @@ pub(crate) async fn village(
                 id: item.id.to_string(),
                 category: tr.problem(catalogue, &item.category),
                 status: item.status,
-                deadline: item.deadline.format("%Y-%m-%d").to_string(),
-                reported: item.reported_at.format("%Y-%m-%d").to_string(),
+                deadline: day(item.deadline, district_offset()),
+                reported: day(item.reported_at, district_offset()),
                 overdue: item.overdue,
                 note: item.note.clone().unwrap_or_default(),
                 village: item.village_name.clone(),
@@ -762,15 +762,15 @@ pub(crate) fn queue_rows(office: &Office, tr: Tr) -> Result<Vec<QueueRow>, Offic
             if present {
                 after.push(office.thumbnail_of(hash)?.unwrap_or_else(|| hash.as_str().to_string()));
             }
-            flags.extend(raised.iter().map(|flag| flag.describe()));
+            flags.extend(raised.iter().map(|flag| tr.flag(flag)));
         }
         rows.push(QueueRow {
             item: ItemRow {
                 id: item.id.to_string(),
                 category: tr.problem(catalogue, &item.category),
                 status: item.status,
-                deadline: item.deadline.format("%Y-%m-%d").to_string(),
-                reported: item.reported_at.format("%Y-%m-%d").to_string(),
+                deadline: day(item.deadline, district_offset()),
+                reported: day(item.reported_at, district_offset()),
                 overdue: item.overdue,
                 note: item.note.clone().unwrap_or_default(),
                 village: format!("{} {}", item.village_name, item.village),
@@ -808,13 +808,13 @@ pub(crate) struct DecisionForm {
 async fn decide(
     state: Shared,
     headers: HeaderMap,
-    uri: Uri,
     id: String,
     form: DecisionForm,
     accept: bool,
 ) -> Result<Response, PageError> {
     let tr = lang_of(&headers);
-    let user = require(&state, &headers, &here(&uri), Need::Decide).await?;
+    // After logging in, come back to the issue's page: the decision itself is a POST and is not replayed.
+    let user = require(&state, &headers, &format!("/issues/{}", super::encode_query(id.trim())), Need::Decide).await?;
     check_csrf(&user, form.csrf.as_deref(), tr)?;
     let issue = issue_id(&id, tr)?;
     let decision = if accept {
@@ -837,21 +837,19 @@ async fn decide(
 pub(crate) async fn accept(
     State(state): State<Shared>,
     headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
-    decide(state, headers, uri, id, form, true).await
+    decide(state, headers, id, form, true).await
 }
 
 pub(crate) async fn reject(
     State(state): State<Shared>,
     headers: HeaderMap,
-    uri: Uri,
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
-    decide(state, headers, uri, id, form, false).await
+    decide(state, headers, id, form, false).await
 }
 
 // ---------------------------------------------------------------------------------------------------------
