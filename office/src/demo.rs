@@ -1,9 +1,9 @@
 //! `rectify-office demo`: an office full of realistic data. Tongji New Area's villages (from the national
 //! division list when `../shared/data` holds it, otherwise invented ones, labelled synthetic) on generated
-//! boundaries; then five weeks of inspection rounds in which inspectors, secretaries and an acceptor act as
-//! separate phones, each with its own ledger file, and sync with the running office over real HTTP. Photos
-//! are generated JPEGs that carry GPS and shutter time. Some strike-offs are accepted, some rejected, some
-//! still wait, and some issues run past their deadline.
+//! boundaries; then inspection rounds from the first of the month before last to yesterday, in which
+//! inspectors, secretaries and an acceptor act as separate phones, each with its own ledger file, and sync
+//! with the running office over real HTTP. Photos are generated JPEGs that carry GPS and shutter time. Some
+//! strike-offs are accepted, some rejected, some still wait, and some issues run past their deadline.
 //!
 //! The simulation is driven by a seeded generator and a scripted clock per phone: the same seed gives the
 //! same villages, issues and decisions (dates follow today's).
@@ -180,7 +180,7 @@ struct Seeder<'a> {
     photo_seed: u32,
 }
 
-/// Seeds `office` (served at `url`) with the demo's villages, people and five weeks of work. Phone files
+/// Seeds `office` (served at `url`) with the demo's villages, people and two to three months of work. Phone files
 /// and photos go under `dir`. Fails, saying why, if anything does; what was synced stays.
 pub fn seed(
     office: &Office,
@@ -318,15 +318,10 @@ impl Seeder<'_> {
 
     fn run(&mut self) -> Result<(), OfficeError> {
         let today = Utc::now().with_timezone(&self.offset).date_naive();
-        // From the first of last month to yesterday: last month is complete for its ranking and lists,
-        // and this month is under way.
-        let last_month = if today.month() == 1 {
-            NaiveDate::from_ymd_opt(today.year() - 1, 12, 1)
-        } else {
-            NaiveDate::from_ymd_opt(today.year(), today.month() - 1, 1)
-        }
-        .ok_or_else(|| OfficeError::Internal("no first day of last month".into()))?;
-        let first = last_month.max(today - Duration::days(60));
+        // From the first of the month before last to yesterday: last month is complete for its ranking and
+        // lists, the month before it too (two black months in a row make an escalation), and this month is
+        // under way.
+        let first = rectify_core::score::Month::of(today).previous().previous().first_day();
         let start = self.local(first, 8, 0);
         let codes: Vec<String> = self.villages.iter().map(|(code, _)| code.clone()).collect();
 

@@ -21,8 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Verb {
-    /// Start an office full of realistic demo data and serve it: Tongji New Area's villages, five weeks
-    /// of inspection rounds synced by simulated phones over HTTP; prints the URL and a login.
+    /// Start an office full of realistic demo data and serve it: Tongji New Area's villages, two to three
+    /// months of inspection rounds synced by simulated phones over HTTP; prints the URL and a login.
     Demo {
         /// Keep the office here (created if missing; an earlier demo's folder is served again as it is).
         /// Default: a new temporary folder.
