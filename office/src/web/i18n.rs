@@ -175,7 +175,7 @@ const LABELS: &[(&str, &str, &str)] = &[
         "村界为合成示意（非真实边界），底图离线绘制。",
         "Village outlines are synthetic where marked; drawn offline, no tile server.",
     ),
-    ("legend_open", "未销号", "open"),
+    ("legend_open", "整改中", "being fixed"),
     ("legend_overdue", "逾期", "overdue"),
     ("legend_awaiting", "待验收", "awaiting acceptance"),
     ("legend_accepted", "已销号", "accepted"),
