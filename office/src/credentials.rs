@@ -109,6 +109,15 @@ pub(crate) fn village_ids(tx: &rusqlite::Transaction<'_>, codes: &[String]) -> R
         .collect()
 }
 
+/// The villages a user answers for.
+pub(crate) fn user_villages(conn: &rusqlite::Connection, user_id: &str) -> rusqlite::Result<Vec<VillageId>> {
+    Ok(conn
+        .prepare_cached("SELECT village_id FROM office_user_villages WHERE user_id = ?1 ORDER BY village_id")?
+        .query_map([user_id], |row| row.get::<_, String>(0))?
+        .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
+        .collect())
+}
+
 /// Replaces the villages a user answers for.
 pub(crate) fn set_user_villages(
     tx: &rusqlite::Transaction<'_>,
@@ -232,11 +241,7 @@ impl Office {
                 .query_row([value], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
                 .optional()?;
             let Some((device, user, name, role)) = row else { return Ok(None) };
-            let villages = conn
-                .prepare_cached("SELECT village_id FROM office_user_villages WHERE user_id = ?1 ORDER BY village_id")?
-                .query_map([&user], |row| row.get::<_, String>(0))?
-                .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
-                .collect();
+            let villages = user_villages(conn, &user)?;
             let parse = |text: &str| OfficeError::Internal(format!("bad stored id {text}"));
             Ok(Some(Credential {
                 device_id: device.parse().map_err(|_| parse(&device))?,

@@ -15,7 +15,9 @@ use rectify_core::domain::role::Role;
 use rectify_core::ids::{DeviceId, UserId, VillageId};
 use rusqlite::{OptionalExtension, params};
 
-use crate::credentials::{checked_user, hash_secret, random_bytes, random_hex, set_user_villages, village_ids};
+use crate::credentials::{
+    checked_user, hash_secret, random_bytes, random_hex, set_user_villages, user_villages, village_ids,
+};
 use crate::{Credential, Office, OfficeError};
 
 /// How long a login lasts.
@@ -221,11 +223,7 @@ impl Office {
             if DateTime::parse_from_rfc3339(&expires_at).map_or(true, |at| at < now) {
                 return Ok(None);
             }
-            let villages = conn
-                .prepare_cached("SELECT village_id FROM office_user_villages WHERE user_id = ?1 ORDER BY village_id")?
-                .query_map([&user], |row| row.get::<_, String>(0))?
-                .filter_map(|id| id.ok().and_then(|id| id.parse().ok()))
-                .collect();
+            let villages = user_villages(conn, &user)?;
             let bad = |text: &str| OfficeError::Internal(format!("bad stored value {text}"));
             Ok(Some(WebUser {
                 user_id: user.parse().map_err(|_| bad(&user))?,

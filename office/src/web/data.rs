@@ -18,7 +18,6 @@ use crate::{Office, OfficeError};
 #[derive(Debug, Default)]
 pub(crate) struct ReportCache {
     stamp: Option<(Stamp, NaiveDate)>,
-    snapshot: Option<Arc<Snapshot>>,
     views: HashMap<String, Arc<dyn Any + Send + Sync>>,
 }
 
@@ -56,22 +55,9 @@ impl Office {
         Ok((cache, stamp))
     }
 
-    /// The scoring snapshot of the office's ledger, read once per state of the ledger. (Read after the
-    /// stamp: at worst it is newer than the stamp, and the next change replaces it.)
+    /// The scoring snapshot of the office's ledger, read once per state of the ledger.
     pub fn report_snapshot(&self) -> Result<Arc<Snapshot>, OfficeError> {
-        let (cache, stamp) = self.fresh_cache()?;
-        if let Some(snapshot) = cache.snapshot.clone() {
-            return Ok(snapshot);
-        }
-        drop(cache);
-        let snapshot = Arc::new(self.ledger().scoring_snapshot()?);
-        let mut cache = self.cache();
-        // Kept only if nothing changed meanwhile: a snapshot of an older state under a newer stamp would
-        // be served until the next change.
-        if cache.stamp == Some(stamp) {
-            cache.snapshot = Some(snapshot.clone());
-        }
-        Ok(snapshot)
+        self.cached("snapshot", || Ok(self.ledger().scoring_snapshot()?))
     }
 
     /// A report view, computed at most once per state of the ledger and day. Two requests that miss at

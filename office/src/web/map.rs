@@ -3,6 +3,8 @@
 //! WGS-84 projected equirectangularly around the district's middle latitude, which over a district's few
 //! tens of kilometres distorts less than a pixel at this size.
 
+use std::collections::HashSet;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
@@ -11,7 +13,7 @@ use rectify_core::domain::issue::Status;
 use rectify_core::store::boundaries::{self, StoredBoundary};
 
 use super::i18n::Tr;
-use super::pages::{Chrome, with_scorer};
+use super::pages::{Chrome, office_issues, with_scorer};
 use super::{Need, PageError, Shared, blocking, here, lang_of, render, require};
 use crate::{Office, OfficeError};
 
@@ -131,27 +133,24 @@ fn outline(boundary: &StoredBoundary, projection: Projection, synthetic: bool) -
 
 pub(crate) fn map_view(office: &Office, tr: Tr) -> Result<MapView, OfficeError> {
     let stored: Vec<(StoredBoundary, bool)> = office.ledger().store().read(|conn| {
+        let synthetic: HashSet<String> = conn
+            .prepare_cached("SELECT village_id FROM village_boundaries WHERE source LIKE '%synthetic%'")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         let all = boundaries::all(conn)?;
-        let mut marked = Vec::with_capacity(all.len());
-        for boundary in all {
-            let synthetic: bool = conn
-                .prepare_cached(
-                    "SELECT coalesce(source, '') LIKE '%synthetic%' FROM village_boundaries WHERE village_id = ?1",
-                )?
-                .query_row([boundary.village_id.to_string()], |row| row.get(0))
-                .unwrap_or(false);
-            marked.push((boundary, synthetic));
-        }
-        Ok::<_, rusqlite::Error>(marked)
+        Ok::<_, rusqlite::Error>(
+            all.into_iter()
+                .map(|boundary| {
+                    let marked = synthetic.contains(&boundary.village_id.to_string());
+                    (boundary, marked)
+                })
+                .collect(),
+        )
     })?;
     with_scorer(office, |scorer, now| {
         let at = now.timestamp_millis();
-        let issues: Vec<_> = scorer
-            .places()
-            .iter()
-            .flat_map(|place| scorer.issues_of(place.village).iter().copied())
-            .filter(|issue| issue.status != Status::Withdrawn)
-            .collect();
+        let mut issues = office_issues(scorer);
+        issues.retain(|issue| issue.status != Status::Withdrawn);
         let points = stored
             .iter()
             .flat_map(|(boundary, _)| boundary.shape.0.iter().flat_map(|polygon| polygon.exterior().0.iter()))

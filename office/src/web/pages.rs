@@ -9,6 +9,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, FixedOffset, Offset, Utc};
+use rectify_core::domain::category::Catalogue;
 use rectify_core::domain::event::{EventBody, Verdict};
 use rectify_core::domain::issue::Status;
 use rectify_core::domain::photo::PhotoHash;
@@ -40,22 +41,7 @@ pub(crate) struct Chrome {
 
 impl Chrome {
     pub(crate) fn new(tr: Tr, user: &WebUser, active: &'static str, uri: &Uri, office: &Office) -> Self {
-        let own_villages = if user.role == Role::Secretary {
-            user.villages
-                .iter()
-                .filter_map(|id| {
-                    office
-                        .ledger()
-                        .store()
-                        .read(|conn| rectify_core::store::places::village(conn, *id))
-                        .ok()
-                        .flatten()
-                        .map(|village| (village.code().to_string(), village.name.clone()))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let own_villages = if user.role == Role::Secretary { own_villages(office, user) } else { Vec::new() };
         Self {
             user: user.name.clone(),
             role: tr.role(user.role),
@@ -67,6 +53,22 @@ impl Chrome {
             own_villages,
         }
     }
+}
+
+/// (code, name) of each village a user answers for that the office knows.
+fn own_villages(office: &Office, user: &WebUser) -> Vec<(String, String)> {
+    user.villages
+        .iter()
+        .filter_map(|id| {
+            office
+                .ledger()
+                .store()
+                .read(|conn| rectify_core::store::places::village(conn, *id))
+                .ok()
+                .flatten()
+                .map(|village| (village.code().to_string(), village.name.clone()))
+        })
+        .collect()
 }
 
 /// Runs `work` with a scorer over the office's ledger as it stands.
@@ -138,6 +140,7 @@ pub(crate) fn overview_view(office: &Office) -> Result<OverviewView, OfficeError
         let counting: Vec<_> = issues.iter().filter(|issue| issue.counts()).collect();
         let this_week = report::week_of(scorer, now);
         let mut weeks = Vec::new();
+        let mut current = None;
         for back in (0..8).rev() {
             let monday = this_week.monday() - Duration::days(7 * back);
             let week = Week::of(monday);
@@ -153,13 +156,15 @@ pub(crate) fn overview_view(office: &Office) -> Result<OverviewView, OfficeError
                 accepted: bulletin.total.accepted_this_week,
                 new: bulletin.total.new_this_week,
             });
+            // The last bar is this week: its rows also make the table below the chart.
+            current = Some(bulletin);
         }
-        let current = report::bulletin(scorer, this_week, &|_| true);
         let mut worst: Vec<_> = current
-            .rows
-            .iter()
+            .map(|bulletin| bulletin.rows)
+            .unwrap_or_default()
+            .into_iter()
             .filter(|row| row.open > 0)
-            .map(|row| (row.no, row.code.clone(), row.village.clone(), row.open, row.overdue, percent(row.rate)))
+            .map(|row| (row.no, row.code, row.village, row.open, row.overdue, percent(row.rate)))
             .collect();
         worst.sort_by(|a, b| b.4.cmp(&a.4).then(b.3.cmp(&a.3)).then(a.1.cmp(&b.1)));
         worst.truncate(8);
@@ -176,7 +181,7 @@ pub(crate) fn overview_view(office: &Office) -> Result<OverviewView, OfficeError
     })
 }
 
-fn office_issues<'a>(scorer: &Scorer<'a>) -> Vec<&'a rectify_core::score::IssueFact> {
+pub(crate) fn office_issues<'a>(scorer: &Scorer<'a>) -> Vec<&'a rectify_core::score::IssueFact> {
     scorer.places().iter().flat_map(|place| scorer.issues_of(place.village).iter().copied()).collect()
 }
 
@@ -186,20 +191,9 @@ pub(crate) async fn overview(State(state): State<Shared>, headers: HeaderMap, ur
     if !super::allowed(&user, Need::District) {
         // A secretary's home is their (first) village: the district pages are not theirs.
         let office = state.office.clone();
-        let villages = user.villages.clone();
-        let first = blocking(tr, move || {
-            for village in villages {
-                if let Some(found) =
-                    office.ledger().store().read(|conn| rectify_core::store::places::village(conn, village))?
-                {
-                    return Ok(Some(found.code().to_string()));
-                }
-            }
-            Ok(None)
-        })
-        .await?;
+        let first = blocking(tr, move || Ok(own_villages(&office, &user).into_iter().next())).await?;
         return match first {
-            Some(code) => Ok(Redirect::to(&format!("/villages/{code}")).into_response()),
+            Some((code, _)) => Ok(Redirect::to(&format!("/villages/{code}")).into_response()),
             None => Err(PageError::Forbidden(tr)),
         };
     }
@@ -250,10 +244,7 @@ struct RankingPage {
 }
 
 fn month_of(text: Option<&str>, scorer: &Scorer<'_>, now: DateTime<Utc>) -> Result<Month, OfficeError> {
-    match text.map(str::trim).filter(|text| !text.is_empty()) {
-        Some(text) => Month::parse(text).map_err(|err| OfficeError::invalid(format!("month {text}: {err}"))),
-        None => report::month_or_last(None, scorer, now).map_err(OfficeError::from),
-    }
+    Ok(report::month_or_last(text.map(str::trim).filter(|text| !text.is_empty()), scorer, now)?)
 }
 
 pub(crate) fn ranking_view(office: &Office, month: Option<&str>) -> Result<RankingView, OfficeError> {
@@ -326,6 +317,22 @@ pub(crate) struct ItemRow {
     pub rework: u32,
 }
 
+impl ItemRow {
+    fn of(item: &rectify_core::store::issues::IssueSummary, tr: Tr, catalogue: &Catalogue) -> Self {
+        Self {
+            id: item.id.to_string(),
+            category: tr.problem(catalogue, &item.category),
+            status: item.status,
+            deadline: day(item.deadline, district_offset()),
+            reported: day(item.reported_at, district_offset()),
+            overdue: item.overdue,
+            note: item.note.clone().unwrap_or_default(),
+            village: format!("{} {}", item.village_name, item.village),
+            rework: item.rework_count,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "village.html")]
 struct VillagePage {
@@ -375,21 +382,7 @@ pub(crate) async fn village(
     let page = blocking(tr, move || {
         let list = office.ledger().negative_list(village.code())?;
         let catalogue = office.ledger().catalogue();
-        let items = list
-            .items
-            .iter()
-            .map(|item| ItemRow {
-                id: item.id.to_string(),
-                category: tr.problem(catalogue, &item.category),
-                status: item.status,
-                deadline: day(item.deadline, district_offset()),
-                reported: day(item.reported_at, district_offset()),
-                overdue: item.overdue,
-                note: item.note.clone().unwrap_or_default(),
-                village: item.village_name.clone(),
-                rework: item.rework_count,
-            })
-            .collect();
+        let items = list.items.iter().map(|item| ItemRow::of(item, tr, catalogue)).collect();
         Ok(VillagePage {
             chrome: Chrome::new(tr, &user, "village", &uri, &office),
             tr,
@@ -765,17 +758,7 @@ pub(crate) fn queue_rows(office: &Office, tr: Tr) -> Result<Vec<QueueRow>, Offic
             flags.extend(raised.iter().map(|flag| tr.flag(flag)));
         }
         rows.push(QueueRow {
-            item: ItemRow {
-                id: item.id.to_string(),
-                category: tr.problem(catalogue, &item.category),
-                status: item.status,
-                deadline: day(item.deadline, district_offset()),
-                reported: day(item.reported_at, district_offset()),
-                overdue: item.overdue,
-                note: item.note.clone().unwrap_or_default(),
-                village: format!("{} {}", item.village_name, item.village),
-                rework: item.rework_count,
-            },
+            item: ItemRow::of(&item, tr, catalogue),
             after,
             flags,
             strike_off_note: strike.and_then(|strike| strike.note).unwrap_or_default(),
