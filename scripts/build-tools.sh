@@ -19,6 +19,8 @@ if [ "${1:-}" = "--for-tests" ]; then
     [ -x /usr/bin/chromium ] || need_apt+=(chromium)
     command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
     command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+    # The office's PostgreSQL backend is tested on a throwaway cluster (initdb + pg_ctl on loopback).
+    compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need_apt+=(postgresql)
 fi
 if ((${#need_apt[@]})); then
     echo "== installing: ${need_apt[*]}"

@@ -1,13 +1,14 @@
 //! Who may sync: users with a role (and villages for secretaries), one-time enrollment codes, and devices
 //! holding a bearer token bound to them. Codes and tokens are stored only as SHA-256 hashes.
 
-use chrono::{DateTime, Duration};
+use chrono::{DateTime, Duration, Utc};
 use rectify_core::domain::role::{DeviceProfile, Role};
 use rectify_core::ids::{DeviceId, UserId, VillageId};
 use rectify_core::store::places;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use sha2::{Digest, Sha256};
 
+use crate::backend::{CredentialKey, NewEnrollment};
 use crate::{Office, OfficeError};
 
 /// How long an enrollment code stays good.
@@ -134,6 +135,35 @@ pub(crate) fn set_user_villages(
     Ok(())
 }
 
+/// The user an unused (or this device's own) unexpired code belongs to. `found` is the code's row (user,
+/// expiry, used at, used by); `bound` is the device's current enrollment (user, revoked at), if any.
+pub(crate) fn check_redeem(
+    found: Option<(String, String, Option<String>, Option<String>)>,
+    bound: Option<(String, Option<String>)>,
+    device: DeviceId,
+    now: DateTime<Utc>,
+) -> Result<String, OfficeError> {
+    let Some((user_id, expires_at, used_at, used_by)) = found else {
+        return Err(OfficeError::Unauthorised("this enrollment code is not known to the office".into()));
+    };
+    // The same device may use its code again (its first answer was lost); nobody else may.
+    if used_at.is_some() && used_by.as_deref() != Some(device.to_string().as_str()) {
+        return Err(OfficeError::Unauthorised("this enrollment code was already used; ask for a new one".into()));
+    }
+    if let Some((owner, revoked)) = bound
+        && owner != user_id
+        && revoked.is_none()
+    {
+        return Err(OfficeError::Unauthorised(format!(
+            "device {device} is enrolled for another user; revoke it first (`rectify-office revoke`)"
+        )));
+    }
+    if DateTime::parse_from_rfc3339(&expires_at).is_ok_and(|at| at < now) {
+        return Err(OfficeError::Unauthorised("this enrollment code has expired; ask for a new one".into()));
+    }
+    Ok(user_id)
+}
+
 impl Office {
     /// Creates (or updates) the user `name` with `role` and villages, and issues a one-time code for one
     /// device. Returns the code.
@@ -141,27 +171,13 @@ impl Office {
         let name = checked_user(name, role, village_codes)?;
         let now = self.now();
         let code = new_code()?;
-        self.store().write(|tx| {
-            let villages = village_ids(tx, village_codes)?;
-            let existing: Option<String> =
-                tx.query_row("SELECT id FROM office_users WHERE name = ?1", [name], |row| row.get(0)).optional()?;
-            let user_id = existing.unwrap_or_else(|| UserId::new().to_string());
-            tx.execute(
-                "INSERT INTO office_users (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET role = ?3",
-                params![user_id, name, role.as_str(), now.to_rfc3339()],
-            )?;
-            set_user_villages(tx, &user_id, &villages)?;
-            tx.execute(
-                "INSERT INTO office_enrollments (code_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    hash_secret(&normalise_code(&code)),
-                    user_id,
-                    now.to_rfc3339(),
-                    (now + Duration::days(CODE_LIFETIME_DAYS)).to_rfc3339()
-                ],
-            )?;
-            Ok::<_, OfficeError>(())
+        self.backend().add_enrollment(&NewEnrollment {
+            user: name,
+            role,
+            village_codes,
+            code_hash: hash_secret(&normalise_code(&code)),
+            now,
+            expires: now + Duration::days(CODE_LIFETIME_DAYS),
         })?;
         Ok(code)
     }
@@ -169,55 +185,17 @@ impl Office {
     /// Swaps a one-time code for a token bound to `device`. A code works once; enrolling a device again
     /// (after its token was revoked) replaces its token.
     pub fn enroll(&self, code: &str, device: DeviceId) -> Result<(String, Credential), OfficeError> {
-        let now = self.now();
         let token = random_hex(32)?;
-        let user_id = self.store().write(|tx| {
-            let found: Option<(String, String, Option<String>, Option<String>)> = tx
-                .query_row(
-                    "SELECT user_id, expires_at, used_at, device_id FROM office_enrollments WHERE code_hash = ?1",
-                    [hash_secret(&normalise_code(code))],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-                )
-                .optional()?;
-            let Some((user_id, expires_at, used_at, used_by)) = found else {
-                return Err(OfficeError::Unauthorised("this enrollment code is not known to the office".into()));
-            };
-            // The same device may use its code again (its first answer was lost); nobody else may.
-            if used_at.is_some() && used_by.as_deref() != Some(device.to_string().as_str()) {
-                return Err(OfficeError::Unauthorised("this enrollment code was already used; ask for a new one".into()));
-            }
-            let bound: Option<(String, Option<String>)> = tx
-                .query_row(
-                    "SELECT user_id, revoked_at FROM office_devices WHERE device_id = ?1",
-                    [device.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?;
-            if let Some((owner, revoked)) = bound
-                && owner != user_id
-                && revoked.is_none()
-            {
-                return Err(OfficeError::Unauthorised(format!(
-                    "device {device} is enrolled for another user; revoke it first (`rectify-office revoke`)"
-                )));
-            }
-            if DateTime::parse_from_rfc3339(&expires_at).is_ok_and(|at| at < now) {
-                return Err(OfficeError::Unauthorised("this enrollment code has expired; ask for a new one".into()));
-            }
-            tx.execute(
-                "UPDATE office_enrollments SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
-                params![hash_secret(&normalise_code(code)), now.to_rfc3339(), device.to_string()],
-            )?;
-            tx.execute(
-                "INSERT INTO office_devices (device_id, user_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (device_id) DO UPDATE SET user_id = ?2, token_hash = ?3, enrolled_at = ?4, revoked_at = NULL",
-                params![device.to_string(), user_id, hash_secret(&token), now.to_rfc3339()],
-            )?;
-            Ok(user_id)
-        })?;
-        let credential = self.credential_where("d.device_id = ?1", &device.to_string())?.ok_or_else(|| {
-            OfficeError::Internal(format!("device {device} vanished right after enrolling (user {user_id})"))
-        })?;
+        self.backend().redeem_enrollment(
+            &hash_secret(&normalise_code(code)),
+            device,
+            &hash_secret(&token),
+            self.now(),
+        )?;
+        let credential = self
+            .backend()
+            .credential(CredentialKey::Device(device))?
+            .ok_or_else(|| OfficeError::Internal(format!("device {device} vanished right after enrolling")))?;
         Ok((token, credential))
     }
 
@@ -226,43 +204,14 @@ impl Office {
         if token.len() != 64 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return Err(OfficeError::Unauthorised("the token is malformed".into()));
         }
-        self.credential_where("d.token_hash = ?1 AND d.revoked_at IS NULL", &hash_secret(token))?
+        self.backend()
+            .credential(CredentialKey::TokenHash(&hash_secret(token)))?
             .ok_or_else(|| OfficeError::Unauthorised("the token is unknown or was revoked".into()))
-    }
-
-    fn credential_where(&self, condition: &str, value: &str) -> Result<Option<Credential>, OfficeError> {
-        self.store().read(|conn| {
-            let sql = format!(
-                "SELECT d.device_id, u.id, u.name, u.role FROM office_devices d JOIN office_users u ON u.id = d.user_id
-                 WHERE {condition}"
-            );
-            let row: Option<(String, String, String, String)> = conn
-                .prepare_cached(&sql)?
-                .query_row([value], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
-                .optional()?;
-            let Some((device, user, name, role)) = row else { return Ok(None) };
-            let villages = user_villages(conn, &user)?;
-            let parse = |text: &str| OfficeError::Internal(format!("bad stored id {text}"));
-            Ok(Some(Credential {
-                device_id: device.parse().map_err(|_| parse(&device))?,
-                user_id: user.parse().map_err(|_| parse(&user))?,
-                user_name: name,
-                role: role.parse().map_err(|_| parse(&role))?,
-                villages,
-            }))
-        })
     }
 
     /// Revokes a device's token: its next request is refused. Its events stay.
     pub fn revoke(&self, device: &str) -> Result<(), OfficeError> {
-        let now = self.now().to_rfc3339();
-        let changed = self.store().write(|tx| {
-            Ok::<_, OfficeError>(tx.execute(
-                "UPDATE office_devices SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
-                params![device.trim(), now],
-            )?)
-        })?;
-        if changed == 0 {
+        if !self.backend().revoke(device.trim(), &self.now().to_rfc3339())? {
             return Err(OfficeError::NotFound(format!("no enrolled, unrevoked device {device}")));
         }
         Ok(())
@@ -270,24 +219,7 @@ impl Office {
 
     /// Every enrolled device.
     pub fn devices(&self) -> Result<Vec<DeviceRow>, OfficeError> {
-        self.store().read(|conn| {
-            let mut statement = conn.prepare(
-                "SELECT d.device_id, u.name, u.role, d.enrolled_at, d.revoked_at, d.acked_through, d.last_seen_at
-                 FROM office_devices d JOIN office_users u ON u.id = d.user_id ORDER BY d.enrolled_at",
-            )?;
-            let rows = statement.query_map([], |row| {
-                Ok(DeviceRow {
-                    device_id: row.get(0)?,
-                    user: row.get(1)?,
-                    role: row.get(2)?,
-                    enrolled_at: row.get(3)?,
-                    revoked_at: row.get(4)?,
-                    acked_through: row.get::<_, i64>(5)? as u64,
-                    last_seen_at: row.get(6)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.backend().devices()
     }
 }
 

@@ -78,12 +78,14 @@ pub fn router(office: Arc<Office>) -> Router {
         .route("/pull", get(pull))
         .route("/photos/{hash}", get(download).head(upload_status).patch(upload_chunk))
         .layer(middleware::from_fn(check_protocol));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .nest("/v1", v1)
-        .with_state(office.clone())
-        .merge(crate::web::router(office))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    let api = Router::new().route("/healthz", get(healthz)).nest("/v1", v1).with_state(office.clone());
+    // The dashboard reads the office's core ledger, which only the SQLite backend keeps up to date so far.
+    let api = if office.backend().backend() == "sqlite" {
+        api.merge(crate::web::router(office))
+    } else {
+        api.route("/", get(no_dashboard))
+    };
+    api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(middleware::from_fn(log_request))
 }
 
@@ -97,6 +99,14 @@ pub async fn serve(
     axum::serve(listener, router(office).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+async fn no_dashboard() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no_dashboard",
+        "this office process serves the sync API from PostgreSQL; the dashboard runs on an office with the SQLite backend",
+    )
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -129,7 +139,7 @@ async fn check_protocol(request: Request, next: Next) -> Response {
 /// A cheap liveness answer that also proves the database reads: the office's newest `server_seq`. The
 /// full integrity check is `rectify-office check` (it reads every page, and would hold up pushes).
 async fn healthz(State(office): State<Arc<Office>>) -> Answer {
-    let head = blocking(move || Ok(office.store().read(crate::sequencer::head)?)).await?;
+    let head = blocking(move || office.backend().head()).await?;
     Ok(json_response(&serde_json::json!({"status": "ok", "server_seq": head}), false))
 }
 
@@ -255,14 +265,7 @@ async fn hello(State(office): State<Arc<Office>>, headers: HeaderMap) -> Answer 
     let credential = authenticated(&office, &headers).await?;
     let answer = blocking(move || {
         let (reference_version, _) = office.reference()?;
-        let (acked_through, head) = office.store().read(|conn| {
-            let acked: i64 = conn.query_row(
-                "SELECT acked_through FROM office_devices WHERE device_id = ?1",
-                [credential.device_id.to_string()],
-                |row| row.get(0),
-            )?;
-            Ok::<_, OfficeError>((acked as u64, crate::sequencer::head(conn)?))
-        })?;
+        let (acked_through, head) = office.backend().position(credential.device_id)?;
         Ok(SyncHello {
             protocol: PROTOCOL_VERSION,
             epoch: office.epoch().to_string(),

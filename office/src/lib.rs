@@ -14,6 +14,7 @@ use rectify_core::photo::PhotoStore;
 use rectify_core::store::{OpenMode, Store};
 use rectify_core::sync::wire::Limits;
 
+pub mod backend;
 pub mod credentials;
 pub mod demo;
 pub mod http;
@@ -23,6 +24,7 @@ mod schema;
 mod sequencer;
 pub mod web;
 
+pub use backend::OfficeStore;
 pub use credentials::{Credential, DeviceRow};
 pub use pull::IssueRow;
 
@@ -67,17 +69,42 @@ impl From<rusqlite::Error> for OfficeError {
     }
 }
 
-/// One district office's data: the ledger database and the photo folders under one directory.
+/// Where the office keeps what its processes share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `office.db` in the data directory: one office process.
+    Sqlite,
+    /// A PostgreSQL server (`postgres://user@host:port/dbname`): any number of office processes.
+    Postgres(String),
+}
+
+impl Database {
+    /// `None` or an empty URL is SQLite; anything else must be a `postgres://` or `postgresql://` URL.
+    pub fn from_url(url: Option<&str>) -> Result<Self, OfficeError> {
+        match url.map(str::trim) {
+            None | Some("") => Ok(Self::Sqlite),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Self::Postgres(url.to_string()))
+            }
+            Some(url) => Err(OfficeError::invalid(format!(
+                "--database takes a postgres://user@host:port/dbname URL, not `{}`",
+                backend::postgres::redact(url)
+            ))),
+        }
+    }
+}
+
+/// One district office: its shared storage (SQLite or PostgreSQL), the photo folders, and a core ledger
+/// in the data directory.
 #[derive(Debug)]
 pub struct Office {
     dir: PathBuf,
-    ledger: Ledger,
-    epoch: String,
+    /// With SQLite, the office's ledger itself; with PostgreSQL, where places are imported before they are
+    /// published to the database.
+    ledger: Arc<Ledger>,
+    backend: Arc<dyn OfficeStore>,
     limits: Limits,
     photos: PhotoStore,
-    /// Uploads append to partial files; one at a time keeps offsets and files in step.
-    uploads: Mutex<()>,
-    reference: Mutex<Option<pull::ReferenceCache>>,
     pushes: sequencer::PushQueue,
     /// Decisions taken in the browser, one at a time (each takes its user's next device_seq).
     decisions: Mutex<()>,
@@ -85,23 +112,30 @@ pub struct Office {
 }
 
 impl Office {
-    /// Opens (creating if needed) the office data directory.
+    /// Opens (creating if needed) the office data directory, with its SQLite database.
     pub fn open(dir: &Path) -> Result<Arc<Self>, OfficeError> {
+        Self::open_with(dir, &Database::Sqlite)
+    }
+
+    /// Opens the office data directory (photos, uploads, the local ledger) and its shared storage.
+    pub fn open_with(dir: &Path, database: &Database) -> Result<Arc<Self>, OfficeError> {
         std::fs::create_dir_all(dir.join("uploads"))
             .map_err(|err| OfficeError::Internal(format!("cannot create {}: {err}", dir.display())))?;
-        let ledger = Ledger::open(&dir.join("office.db"), OpenMode::CreateIfMissing, Arc::new(SystemClock))?;
+        let ledger = Arc::new(Ledger::open(&dir.join("office.db"), OpenMode::CreateIfMissing, Arc::new(SystemClock))?);
         // An acknowledged push must survive a power cut, not only a crash of the process.
         ledger.store().set_synchronous_full().map_err(RectifyError::from)?;
         let now = Utc::now().to_rfc3339();
         let epoch = ledger.store().write(|tx| schema::migrate(tx, &now))?;
+        let backend: Arc<dyn OfficeStore> = match database {
+            Database::Sqlite => Arc::new(backend::sqlite::SqliteStore::new(ledger.clone(), epoch)),
+            Database::Postgres(url) => Arc::new(backend::postgres::PgStore::connect(url)?),
+        };
         Ok(Arc::new(Self {
             dir: dir.to_path_buf(),
             photos: PhotoStore::new(dir.join("photos")),
             ledger,
-            epoch,
+            backend,
             limits: Limits::default(),
-            uploads: Mutex::new(()),
-            reference: Mutex::new(None),
             pushes: sequencer::PushQueue::default(),
             decisions: Mutex::new(()),
             reports: Mutex::new(web::data::ReportCache::default()),
@@ -113,8 +147,13 @@ impl Office {
         &self.ledger
     }
 
+    /// The shared storage the sync API runs on.
+    pub fn backend(&self) -> &dyn OfficeStore {
+        self.backend.as_ref()
+    }
+
     pub fn epoch(&self) -> &str {
-        &self.epoch
+        self.backend.epoch()
     }
 
     pub fn limits(&self) -> Limits {
@@ -132,16 +171,27 @@ impl Office {
     pub(crate) fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+
+    /// Publishes the places imported into the local ledger to the shared database, so that every office
+    /// process judges and serves from them. Nothing to do with SQLite, where the ledger is the database.
+    pub fn publish_places(&self) -> Result<Option<String>, OfficeError> {
+        match self.backend.backend() {
+            "sqlite" => Ok(None),
+            _ => {
+                let local = backend::sqlite::SqliteStore::new(self.ledger.clone(), String::new());
+                let (version, body) = local.reference()?;
+                self.backend.publish_reference(&version, &body)?;
+                Ok(Some(version))
+            }
+        }
+    }
 }
 
 /// Marks the office's data set as replaced (after restoring a backup): devices pull again from zero and
 /// send again whatever the office no longer holds. Run while the server is stopped.
-pub fn start_new_epoch(dir: &Path) -> Result<String, OfficeError> {
-    let office = Office::open(dir)?;
+pub fn start_new_epoch(dir: &Path, database: &Database) -> Result<String, OfficeError> {
+    let office = Office::open_with(dir, database)?;
     let epoch = schema::new_epoch()?;
-    office.store().write(|tx| {
-        tx.execute("UPDATE office_meta SET epoch = ?1", [&epoch])?;
-        Ok::<_, OfficeError>(())
-    })?;
+    office.backend.set_epoch(&epoch)?;
     Ok(epoch)
 }

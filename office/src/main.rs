@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rectify_core::domain::role::Role;
 use rectify_core::ledger::BoundaryImport;
-use rectify_office::{Office, OfficeError};
+use rectify_office::{Database, Office, OfficeError};
 
 #[path = "main/demo.rs"]
 mod demo;
@@ -46,6 +46,10 @@ enum Verb {
         /// Address to listen on; port 0 picks a free one (printed on stdout).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
+        /// SQLite database in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Issue a one-time enrollment code for a user's device (printed as the last word on stdout).
     Enroll {
@@ -60,6 +64,10 @@ enum Verb {
         villages: Vec<String>,
         #[arg(long)]
         json: bool,
+        /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
+        /// SQLite database in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Reference data: villages and their boundaries.
     Villages {
@@ -84,6 +92,10 @@ enum Verb {
         data: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
+        /// SQLite database in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Revoke a device's token; its next request is refused.
     Revoke {
@@ -91,6 +103,10 @@ enum Verb {
         data: PathBuf,
         #[arg(long)]
         device: String,
+        /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
+        /// SQLite database in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Check the office database page by page (SQLite's integrity check); exits 9 if it is damaged.
     Check {
@@ -101,6 +117,10 @@ enum Verb {
     NewEpoch {
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
         data: PathBuf,
+        /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
+        /// SQLite database in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Scores, red/black lists, escalations, rates and the weekly bulletin over the office's ledger
     /// (the same commands as the phones' `rectify`), e.g. `report --data DIR bulletin --week 2023-W28`.
@@ -165,6 +185,10 @@ enum VillagesVerb {
         /// GeoJSON: accept rings wound against the right-hand rule, and turn them.
         #[arg(long)]
         any_winding: bool,
+        /// Also publish the office's places to this PostgreSQL database (postgres://…), for every office
+        /// process that serves from it.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
 }
 
@@ -195,7 +219,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), OfficeError> {
     match cli.command {
-        Verb::Serve { data, listen } => serve(&data, &listen),
+        Verb::Serve { data, listen, database } => serve(&data, &listen, &Database::from_url(database.as_deref())?),
         Verb::Demo { data, listen, json, seed } => demo::run(data, &listen, json, seed),
         Verb::Users { verb: UsersVerb::Add { data, name, role, villages, password_stdin, json } } => {
             let office = Office::open(&data)?;
@@ -241,8 +265,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Enroll { data, user, role, villages, json } => {
-            let office = Office::open(&data)?;
+        Verb::Enroll { data, user, role, villages, json, database } => {
+            let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
             let code = office.issue_enrollment(&user, role, &villages)?;
             if json {
                 println!("{}", serde_json::json!({"code": code}));
@@ -255,9 +279,9 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             Ok(())
         }
         Verb::Villages {
-            verb: VillagesVerb::Import { data, file, code_prop, name_prop, source, streets, any_winding },
+            verb: VillagesVerb::Import { data, file, code_prop, name_prop, source, streets, any_winding, database },
         } => {
-            let office = Office::open(&data)?;
+            let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
             if looks_like_json(&file) {
                 let options =
                     BoundaryImport { code_property: code_prop, name_property: Some(name_prop), any_winding, source };
@@ -273,6 +297,9 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
                         }
                     })?;
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            }
+            if let Some(version) = office.publish_places()? {
+                eprintln!("published places version {version} to the database");
             }
             Ok(())
         }
@@ -296,8 +323,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Devices { data, json } => {
-            let devices = Office::open(&data)?.devices()?;
+        Verb::Devices { data, json, database } => {
+            let devices = Office::open_with(&data, &Database::from_url(database.as_deref())?)?.devices()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&devices).unwrap_or_default());
             } else {
@@ -315,8 +342,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             let office = Office::open(&data)?;
             Ok(rectify_core::report::cli::run(office.ledger(), &verb, json)?)
         }
-        Verb::Revoke { data, device } => {
-            Office::open(&data)?.revoke(&device)?;
+        Verb::Revoke { data, device, database } => {
+            Office::open_with(&data, &Database::from_url(database.as_deref())?)?.revoke(&device)?;
             println!("revoked {device}");
             Ok(())
         }
@@ -328,8 +355,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             println!("{}: integrity check passed", data.join("office.db").display());
             Ok(())
         }
-        Verb::NewEpoch { data } => {
-            let epoch = rectify_office::start_new_epoch(&data)?;
+        Verb::NewEpoch { data, database } => {
+            let epoch = rectify_office::start_new_epoch(&data, &Database::from_url(database.as_deref())?)?;
             println!("new epoch {epoch}: devices will pull again from the start and resend what is missing");
             Ok(())
         }
@@ -345,9 +372,9 @@ fn init_logging(default: &str) {
         .init();
 }
 
-fn serve(data: &std::path::Path, listen: &str) -> Result<(), OfficeError> {
+fn serve(data: &std::path::Path, listen: &str, database: &Database) -> Result<(), OfficeError> {
     init_logging("info");
-    let office = Office::open(data)?;
+    let office = Office::open_with(data, database)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -359,7 +386,7 @@ fn serve(data: &std::path::Path, listen: &str) -> Result<(), OfficeError> {
         let address = listener.local_addr().map_err(|err| OfficeError::Internal(err.to_string()))?;
         // Scripts and tests read the address from this line.
         println!("listening on http://{address}");
-        tracing::info!(%address, data = %data.display(), epoch = office.epoch(), "office serving");
+        tracing::info!(%address, data = %data.display(), epoch = office.epoch(), backend = office.backend().backend(), "office serving");
         rectify_office::http::serve(office, listener, shutdown_signal())
             .await
             .map_err(|err| OfficeError::Internal(format!("the server stopped: {err}")))

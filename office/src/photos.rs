@@ -8,11 +8,10 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::backend::PhotoRow;
+use crate::{Credential, Office, OfficeError};
 use rectify_core::domain::photo::PhotoHash;
 use rectify_core::sync::wire::UploadStatus;
-use rusqlite::{OptionalExtension, params};
-
-use crate::{Credential, Office, OfficeError};
 
 impl Office {
     fn part_path(&self, hash: &PhotoHash) -> PathBuf {
@@ -22,7 +21,7 @@ impl Office {
     /// Where the upload of `hash` stands. Bytes beyond the counted offset (a chunk cut by a crash before it
     /// was counted) are dropped here.
     pub fn upload_status(&self, hash: &PhotoHash) -> Result<UploadStatus, OfficeError> {
-        let _guard = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _held = self.backend().lock_upload(hash)?;
         let status = self.stored_status(hash)?;
         if !status.present {
             let part = self.part_path(hash);
@@ -35,20 +34,15 @@ impl Office {
     }
 
     fn stored_status(&self, hash: &PhotoHash) -> Result<UploadStatus, OfficeError> {
-        let row: Option<(i64, i64, bool)> = self.store().read(|conn| {
-            conn.prepare_cached("SELECT length, received, present FROM office_photos WHERE hash = ?1")?
-                .query_row([hash.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                .optional()
-        })?;
-        let Some((length, received, present)) = row else {
+        let Some(row) = self.backend().photo(hash)? else {
             return Err(OfficeError::NotFound(format!(
                 "photo {hash} is not expected: push the event that brings it first"
             )));
         };
         Ok(UploadStatus {
-            offset: if present { length as u64 } else { received as u64 },
-            length: length as u64,
-            present,
+            offset: if row.present { row.length } else { row.received },
+            length: row.length,
+            present: row.present,
         })
     }
 
@@ -62,7 +56,7 @@ impl Office {
         checksum: &str,
         chunk: &[u8],
     ) -> Result<UploadStatus, OfficeError> {
-        let _guard = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _held = self.backend().lock_upload(hash)?;
         let status = self.stored_status(hash)?;
         if status.present {
             return Ok(status);
@@ -97,37 +91,19 @@ impl Office {
         let received = offset + chunk.len() as u64;
         let now = self.now().to_rfc3339();
         if received < length {
-            self.store().write(|tx| {
-                tx.execute(
-                    "UPDATE office_photos SET received = ?2, updated_at = ?3 WHERE hash = ?1",
-                    params![hash.as_str(), received as i64, now],
-                )?;
-                Ok::<_, OfficeError>(())
-            })?;
+            self.backend().set_photo_progress(hash, received, None, &now)?;
             return Ok(UploadStatus { offset: received, length, present: false });
         }
         let bytes = fs::read(&part).map_err(io(&part))?;
         if PhotoHash::of_bytes(&bytes) != *hash {
             let _ = fs::remove_file(&part);
-            self.store().write(|tx| {
-                tx.execute(
-                    "UPDATE office_photos SET received = 0, updated_at = ?2 WHERE hash = ?1",
-                    params![hash.as_str(), now],
-                )?;
-                Ok::<_, OfficeError>(())
-            })?;
+            self.backend().set_photo_progress(hash, 0, None, &now)?;
             return Err(OfficeError::invalid(format!(
                 "the uploaded file does not hash to {hash}; it was discarded, upload it again from byte 0"
             )));
         }
         let stored = self.photos.put_bytes(&bytes).map_err(|err| OfficeError::Internal(err.to_string()))?;
-        self.store().write(|tx| {
-            tx.execute(
-                "UPDATE office_photos SET received = ?2, present = 1, path = ?3, updated_at = ?4 WHERE hash = ?1",
-                params![hash.as_str(), length as i64, stored.relative_path, now],
-            )?;
-            Ok::<_, OfficeError>(())
-        })?;
+        self.backend().set_photo_progress(hash, length, Some(&stored.relative_path), &now)?;
         let _ = fs::remove_file(&part);
         Ok(UploadStatus { offset: length, length, present: true })
     }
@@ -135,30 +111,14 @@ impl Office {
     /// The bytes of a present photo file, for a device whose scope holds an event that brings the photo.
     pub fn photo_bytes(&self, credential: &Credential, hash: &PhotoHash) -> Result<Vec<u8>, OfficeError> {
         let not_here = || OfficeError::NotFound(format!("photo {hash} is not at the office (yet)"));
-        let path: Option<(Option<String>, String)> = self.store().read(|conn| {
-            conn.prepare_cached("SELECT path, photo FROM office_photos WHERE hash = ?1 AND present = 1")?
-                .query_row([hash.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })?;
-        let Some((Some(relative), photo)) = path else { return Err(not_here()) };
-        if let Some(villages) = credential.scope() {
-            let visible: bool = self.store().read(|conn| {
-                let marks = vec!["?"; villages.len().max(1)].join(", ");
-                let sql = format!(
-                    "SELECT EXISTS (SELECT 1 FROM event_photos ep JOIN office_sequence s ON s.event_id = ep.event_id
-                                    WHERE ep.hash = ? AND s.village_id IN ({marks}))"
-                );
-                let mut values = vec![photo.clone()];
-                values.extend(villages.iter().map(ToString::to_string));
-                if villages.is_empty() {
-                    values.push(String::new());
-                }
-                conn.prepare(&sql)?.query_row(rusqlite::params_from_iter(values), |row| row.get(0))
-            })?;
-            if !visible {
-                // Said the same way as an absent photo: a hash outside the scope reveals nothing.
-                return Err(not_here());
-            }
+        let Some(PhotoRow { present: true, path: Some(relative), photo, .. }) = self.backend().photo(hash)? else {
+            return Err(not_here());
+        };
+        // Said the same way as an absent photo: a hash outside the scope reveals nothing.
+        if let Some(villages) = credential.scope()
+            && !self.backend().photo_in_scope(&photo, villages)?
+        {
+            return Err(not_here());
         }
         let full = self.photos.path_of(&relative);
         fs::read(&full).map_err(io(&full))

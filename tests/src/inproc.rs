@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rectify_core::sync::{HttpRequest, HttpResponse, Transport, TransportError};
-use rectify_office::Office;
+use rectify_office::{Database, Office};
 
 /// The office as a process would hold it: opened from its directory, with its router.
 pub struct OfficeNode {
@@ -17,7 +17,13 @@ pub struct OfficeNode {
 
 impl OfficeNode {
     pub fn open(dir: &Path) -> Self {
-        let office = Office::open(dir).unwrap_or_else(|err| panic!("open the office in {}: {err}", dir.display()));
+        Self::open_with(dir, &Database::Sqlite)
+    }
+
+    /// The office in `dir` on the given database.
+    pub fn open_with(dir: &Path, database: &Database) -> Self {
+        let office = Office::open_with(dir, database)
+            .unwrap_or_else(|err| panic!("open the office in {}: {err}", dir.display()));
         let router = rectify_office::http::router(office.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -83,4 +83,5 @@ pub mod fuzz;
 pub mod inproc;
 pub mod invariants;
 pub mod office;
+pub mod postgres;
 pub mod web;

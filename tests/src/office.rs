@@ -67,6 +67,8 @@ pub fn point_in(ledger: &Ledger, code: &str) -> (f64, f64) {
 pub struct OfficeProcess {
     pub data: PathBuf,
     pub url: String,
+    /// The PostgreSQL database it serves from; `None` for its SQLite file.
+    pub database: Option<String>,
     listen: String,
     child: Option<Child>,
 }
@@ -74,9 +76,15 @@ pub struct OfficeProcess {
 impl OfficeProcess {
     /// Imports `villages` synthetic villages into a fresh office under `data` and starts serving.
     pub fn start(data: &Path, villages: usize) -> Self {
+        Self::start_on(data, villages, None)
+    }
+
+    /// [`OfficeProcess::start`] on a PostgreSQL database (`Some(url)`) or on SQLite (`None`).
+    pub fn start_on(data: &Path, villages: usize, database: Option<&str>) -> Self {
         std::fs::create_dir_all(data).unwrap_or_else(|err| panic!("{err}"));
         let file = villages_geojson(data.parent().unwrap_or(data), villages);
-        let status = Command::new(workspace_bin("rectify-office"))
+        let database = database.map(str::to_string);
+        let status = Self::command(&database)
             .args(["villages", "import", "--data"])
             .arg(data)
             .arg(&file)
@@ -85,13 +93,37 @@ impl OfficeProcess {
             .unwrap_or_else(|err| panic!("cannot run rectify-office: {err}"));
         assert!(status.success(), "village import failed");
         let mut office =
-            Self { data: data.to_path_buf(), url: String::new(), listen: "127.0.0.1:0".into(), child: None };
+            Self { data: data.to_path_buf(), url: String::new(), database, listen: "127.0.0.1:0".into(), child: None };
         office.spawn();
         office
     }
 
+    /// One more office process on the same data and database, on a port of its own.
+    pub fn another(&self) -> Self {
+        let mut office = Self {
+            data: self.data.clone(),
+            url: String::new(),
+            database: self.database.clone(),
+            listen: "127.0.0.1:0".into(),
+            child: None,
+        };
+        office.spawn();
+        office
+    }
+
+    /// `rectify-office`, told which database to use through the environment (verbs without
+    /// `--database` ignore it).
+    fn command(database: &Option<String>) -> Command {
+        let mut command = Command::new(workspace_bin("rectify-office"));
+        match database {
+            Some(url) => command.env("RECTIFY_DATABASE_URL", url),
+            None => command.env_remove("RECTIFY_DATABASE_URL"),
+        };
+        command
+    }
+
     fn spawn(&mut self) {
-        let mut child = Command::new(workspace_bin("rectify-office"))
+        let mut child = Self::command(&self.database)
             .args(["serve", "--data"])
             .arg(&self.data)
             .args(["--listen", &self.listen])
@@ -132,7 +164,7 @@ impl OfficeProcess {
 
     /// Runs an admin command (`rectify-office VERB --data DIR ARGS…`), returning stdout.
     pub fn admin(&self, verb: &[&str], args: &[&str]) -> String {
-        let output = Command::new(workspace_bin("rectify-office"))
+        let output = Self::command(&self.database)
             .args(verb)
             .arg("--data")
             .arg(&self.data)
@@ -141,6 +173,17 @@ impl OfficeProcess {
             .unwrap_or_else(|err| panic!("cannot run rectify-office: {err}"));
         assert!(output.status.success(), "rectify-office {verb:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs an admin command that may fail, returning its whole output.
+    pub fn admin_output(&self, verb: &[&str], args: &[&str]) -> std::process::Output {
+        Self::command(&self.database)
+            .args(verb)
+            .arg("--data")
+            .arg(&self.data)
+            .args(args)
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run rectify-office: {err}"))
     }
 
     /// A one-time enrollment code.

@@ -1,0 +1,979 @@
+//! The PostgreSQL backend, through tokio-postgres: every office process connects to one database and
+//! keeps nothing of its own that another process would need.
+//!
+//! server_seq in commit order: each push transaction first takes one transaction-scoped advisory lock
+//! (`SEQUENCER_LOCK`), then reads the head and numbers its events. PostgreSQL makes a transaction visible
+//! before it releases its locks, so the next sequencer sees every number given out before it, and a
+//! reader's snapshot always holds a prefix 1..=n of the sequence: a pull can never pass over a row that
+//! commits later with a lower number. Pushes inside one process still share a transaction (group
+//! commit), so the lock is taken once per group.
+//!
+//! Calls block: the office runs them on tokio's blocking pool, and this module drives its connections on
+//! a small runtime of its own.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, Condvar, Mutex};
+
+use chrono::{DateTime, Utc};
+use rectify_core::domain::event::Event;
+use rectify_core::domain::issue::IssueState;
+use rectify_core::domain::photo::PhotoHash;
+use rectify_core::ids::{DeviceId, IssueId, UserId, VillageId};
+use rectify_core::sync::wire::{PhotoManifest, PushRequest, PushResponse, ReferenceData, ScopeTally};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+
+use super::{
+    CredentialKey, Judged, NewEnrollment, OfficeStore, PhotoRow, SequencerTx, StoredPage, UploadLock, global_sum_after,
+    parse_id, push_in, trim_page, village_tally_after,
+};
+use crate::{Credential, DeviceRow, OfficeError};
+
+/// Advisory lock keys (first half: the application, second: what it guards).
+const LOCK_SPACE: i32 = 0x5245_4354; // "RECT"
+const SEQUENCER_LOCK: i32 = 1;
+const MIGRATION_LOCK: i32 = 2;
+
+/// Connections one process opens at most.
+const MAX_CONNECTIONS: usize = 16;
+
+/// The schema, step by step; `office_schema` records how far a database is. A step runs in one
+/// transaction, under a lock, so processes starting together migrate once.
+const STEPS: &[&str] = &[
+    // 1: the office's identity, places as published, who may sync, the sequenced ledger, photo uploads.
+    r#"
+    CREATE TABLE office_meta (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+        epoch       TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE office_reference (
+        singleton     INTEGER PRIMARY KEY CHECK (singleton = 1),
+        version       TEXT NOT NULL,
+        body          BYTEA NOT NULL,
+        published_at  TEXT NOT NULL
+    );
+    CREATE TABLE office_villages (
+        village_id  TEXT PRIMARY KEY,
+        label       TEXT NOT NULL
+    );
+    CREATE TABLE office_village_codes (
+        code        TEXT PRIMARY KEY,
+        village_id  TEXT NOT NULL REFERENCES office_villages(village_id)
+    );
+    CREATE TABLE office_users (
+        id             TEXT PRIMARY KEY,
+        name           TEXT NOT NULL UNIQUE,
+        role           TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        password_hash  TEXT,
+        web_device     TEXT
+    );
+    CREATE TABLE office_user_villages (
+        user_id     TEXT NOT NULL REFERENCES office_users(id),
+        village_id  TEXT NOT NULL,
+        PRIMARY KEY (user_id, village_id)
+    );
+    CREATE TABLE office_enrollments (
+        code_hash   TEXT PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES office_users(id),
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        used_at     TEXT,
+        device_id   TEXT
+    );
+    CREATE TABLE office_devices (
+        device_id      TEXT PRIMARY KEY,
+        user_id        TEXT NOT NULL REFERENCES office_users(id),
+        token_hash     TEXT NOT NULL UNIQUE,
+        enrolled_at    TEXT NOT NULL,
+        revoked_at     TEXT,
+        acked_through  BIGINT NOT NULL DEFAULT 0,
+        last_seen_at   TEXT
+    );
+    CREATE TABLE office_refusals (
+        device_id   TEXT NOT NULL,
+        device_seq  BIGINT NOT NULL,
+        event_id    TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        PRIMARY KEY (device_id, device_seq)
+    );
+    CREATE TABLE office_events (
+        server_seq     BIGINT PRIMARY KEY,
+        event_id       TEXT NOT NULL UNIQUE,
+        device_id      TEXT NOT NULL,
+        device_seq     BIGINT NOT NULL,
+        issue_id       TEXT NOT NULL,
+        village_id     TEXT,
+        body           TEXT NOT NULL,
+        verdict        TEXT NOT NULL,
+        village_count  BIGINT NOT NULL,
+        village_sum    BIGINT NOT NULL,
+        global_sum     BIGINT NOT NULL,
+        UNIQUE (device_id, device_seq)
+    );
+    CREATE INDEX office_events_village ON office_events (village_id, server_seq);
+    CREATE INDEX office_events_issue ON office_events (issue_id);
+    CREATE TABLE office_event_photos (
+        hash      TEXT NOT NULL,
+        event_id  TEXT NOT NULL,
+        PRIMARY KEY (hash, event_id)
+    );
+    CREATE TABLE office_issues (
+        issue_id    TEXT PRIMARY KEY,
+        village_id  TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        state       TEXT NOT NULL
+    );
+    CREATE TABLE office_photos (
+        hash        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('evidence', 'thumbnail')),
+        photo       TEXT NOT NULL,
+        length      BIGINT NOT NULL,
+        manifest    TEXT,
+        received    BIGINT NOT NULL DEFAULT 0,
+        present     BOOLEAN NOT NULL DEFAULT FALSE,
+        path        TEXT,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE INDEX office_photos_photo ON office_photos (photo, kind);
+    "#,
+];
+
+/// The database URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn db_error(err: tokio_postgres::Error) -> OfficeError {
+    // The server's own message (constraint, syntax, connection) is the useful part.
+    let detail = err.as_db_error().map(|db| format!("{}: {}", db.code().code(), db.message()));
+    OfficeError::Internal(format!("PostgreSQL: {}", detail.unwrap_or_else(|| err.to_string())))
+}
+
+trait Pg<T> {
+    fn pg(self) -> Result<T, OfficeError>;
+}
+
+impl<T> Pg<T> for Result<T, tokio_postgres::Error> {
+    fn pg(self) -> Result<T, OfficeError> {
+        self.map_err(db_error)
+    }
+}
+
+/// Open connections, reused.
+#[derive(Debug)]
+struct Pool {
+    runtime: Option<tokio::runtime::Runtime>,
+    config: Config,
+    idle: Mutex<(Vec<Client>, usize)>,
+    freed: Condvar,
+}
+
+impl Pool {
+    fn block_on<F: Future>(&self, work: F) -> F::Output {
+        match &self.runtime {
+            Some(runtime) => runtime.handle().block_on(work),
+            None => unreachable!("the pool's runtime lives as long as the pool"),
+        }
+    }
+
+    /// An idle connection, a new one while fewer than `MAX_CONNECTIONS` are open, or the next one freed.
+    fn take(self: &Arc<Self>) -> Result<Pooled, OfficeError> {
+        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            if let Some(client) = idle.0.pop() {
+                if client.is_closed() {
+                    idle.1 -= 1;
+                    continue;
+                }
+                return Ok(Pooled { pool: self.clone(), client: Some(client) });
+            }
+            if idle.1 < MAX_CONNECTIONS {
+                idle.1 += 1;
+                drop(idle);
+                return match self.connect() {
+                    Ok(client) => Ok(Pooled { pool: self.clone(), client: Some(client) }),
+                    Err(err) => {
+                        let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        idle.1 -= 1;
+                        self.freed.notify_one();
+                        Err(err)
+                    }
+                };
+            }
+            idle = self.freed.wait(idle).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    fn connect(&self) -> Result<Client, OfficeError> {
+        let (client, connection) = self.block_on(self.config.connect(NoTls)).map_err(|err| {
+            OfficeError::Internal(format!(
+                "cannot connect to PostgreSQL: {}",
+                err.as_db_error().map_or_else(|| err.to_string(), |db| db.message().to_string())
+            ))
+        })?;
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::warn!(error = %err, "a PostgreSQL connection ended");
+                }
+            });
+        }
+        Ok(client)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Dropping a runtime may not block inside another runtime (the server's).
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A connection out of the pool; back in when dropped.
+struct Pooled {
+    pool: Arc<Pool>,
+    client: Option<Client>,
+}
+
+impl Pooled {
+    fn client(&mut self) -> &mut Client {
+        match self.client.as_mut() {
+            Some(client) => client,
+            None => unreachable!("a pooled connection holds its client until dropped"),
+        }
+    }
+
+    /// Runs `work` in a transaction, committed when it succeeds.
+    fn transaction<T>(
+        &mut self,
+        isolation: IsolationLevel,
+        work: impl FnOnce(&mut PgTx<'_, '_>) -> Result<T, OfficeError>,
+    ) -> Result<T, OfficeError> {
+        let pool = self.pool.clone();
+        let client = self.client();
+        let tx = pool.block_on(client.build_transaction().isolation_level(isolation).start()).pg()?;
+        let mut wrapped = PgTx { pool: &pool, tx };
+        let value = work(&mut wrapped)?;
+        pool.block_on(wrapped.tx.commit()).pg()?;
+        Ok(value)
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let mut idle = self.pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if client.is_closed() {
+                idle.1 -= 1;
+            } else {
+                idle.0.push(client);
+            }
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
+/// A transaction with blocking calls.
+struct PgTx<'p, 'c> {
+    pool: &'p Pool,
+    tx: Transaction<'c>,
+}
+
+impl PgTx<'_, '_> {
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, OfficeError> {
+        self.pool.block_on(async { self.tx.query(sql, params).await }).pg()
+    }
+
+    fn optional(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, OfficeError> {
+        self.pool.block_on(async { self.tx.query_opt(sql, params).await }).pg()
+    }
+
+    fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, OfficeError> {
+        self.pool.block_on(async { self.tx.query_one(sql, params).await }).pg()
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, OfficeError> {
+        self.pool.block_on(async { self.tx.execute(sql, params).await }).pg()
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), OfficeError> {
+        self.pool.block_on(async { self.tx.batch_execute(sql).await }).pg()
+    }
+
+    fn head(&self) -> Result<u64, OfficeError> {
+        Ok(self.one("SELECT coalesce(max(server_seq), 0) FROM office_events", &[])?.get::<_, i64>(0) as u64)
+    }
+}
+
+/// The office's storage on PostgreSQL.
+#[derive(Debug)]
+pub struct PgStore {
+    pool: Arc<Pool>,
+    epoch: String,
+    /// The reference data as last read, by version.
+    reference: Mutex<Option<(String, Arc<Vec<u8>>)>>,
+}
+
+impl PgStore {
+    /// Connects, and migrates the database to this build's schema.
+    pub fn connect(url: &str) -> Result<Self, OfficeError> {
+        let config = Config::from_str(url)
+            .map_err(|err| OfficeError::invalid(format!("cannot read the database URL {}: {err}", redact(url))))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rectify-pg")
+            .enable_all()
+            .build()
+            .map_err(|err| OfficeError::Internal(format!("cannot start the database runtime: {err}")))?;
+        let pool =
+            Arc::new(Pool { runtime: Some(runtime), config, idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new() });
+        let epoch = migrate(&mut pool.take()?)?;
+        Ok(Self { pool, epoch, reference: Mutex::new(None) })
+    }
+
+    fn read<T>(&self, work: impl FnOnce(&mut PgTx<'_, '_>) -> Result<T, OfficeError>) -> Result<T, OfficeError> {
+        self.pool.take()?.transaction(IsolationLevel::RepeatableRead, work)
+    }
+
+    fn write<T>(&self, work: impl FnOnce(&mut PgTx<'_, '_>) -> Result<T, OfficeError>) -> Result<T, OfficeError> {
+        self.pool.take()?.transaction(IsolationLevel::ReadCommitted, work)
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<usize, OfficeError> {
+        self.read(|tx| Ok(tx.one("SELECT max(version) FROM office_schema", &[])?.get::<_, i32>(0) as usize))
+    }
+}
+
+/// Brings the database to the newest step; returns the epoch.
+fn migrate(connection: &mut Pooled) -> Result<String, OfficeError> {
+    connection.transaction(IsolationLevel::ReadCommitted, |tx| {
+        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_SPACE, &MIGRATION_LOCK])?;
+        tx.batch("CREATE TABLE IF NOT EXISTS office_schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")?;
+        let at: i32 = tx.one("SELECT coalesce(max(version), 0) FROM office_schema", &[])?.get(0);
+        if at as usize > STEPS.len() {
+            return Err(OfficeError::Internal(format!(
+                "the database is at schema {at}, newer than this office build knows ({}): upgrade the office",
+                STEPS.len()
+            )));
+        }
+        let now = Utc::now().to_rfc3339();
+        for (index, step) in STEPS.iter().enumerate().skip(at as usize) {
+            tx.batch(step)?;
+            let version = index as i32 + 1;
+            tx.execute("INSERT INTO office_schema (version, applied_at) VALUES ($1, $2)", &[&version, &now])?;
+            if version == 1 {
+                let epoch = crate::schema::new_epoch()?;
+                tx.execute(
+                    "INSERT INTO office_meta (singleton, epoch, created_at) VALUES (1, $1, $2)",
+                    &[&epoch, &now],
+                )?;
+            }
+        }
+        Ok(tx.one("SELECT epoch FROM office_meta WHERE singleton = 1", &[])?.get(0))
+    })
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn user_villages(tx: &PgTx<'_, '_>, user_id: &str) -> Result<Vec<VillageId>, OfficeError> {
+    tx.query("SELECT village_id FROM office_user_villages WHERE user_id = $1 ORDER BY village_id", &[&user_id])?
+        .iter()
+        .map(|row| parse_id(row.get::<_, &str>(0)))
+        .collect()
+}
+
+impl OfficeStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    fn set_epoch(&self, epoch: &str) -> Result<(), OfficeError> {
+        self.write(|tx| tx.execute("UPDATE office_meta SET epoch = $1", &[&epoch]).map(drop))
+    }
+
+    fn publish_reference(&self, version: &str, body: &[u8]) -> Result<(), OfficeError> {
+        let data: ReferenceData = serde_json::from_slice(body)
+            .map_err(|err| OfficeError::Internal(format!("the reference data does not read back: {err}")))?;
+        let now = Utc::now().to_rfc3339();
+        self.write(|tx| {
+            for village in &data.villages {
+                tx.execute(
+                    "INSERT INTO office_villages (village_id, label) VALUES ($1, $2)
+                     ON CONFLICT (village_id) DO UPDATE SET label = EXCLUDED.label",
+                    &[&village.id.to_string(), &village.code()],
+                )?;
+                for code in &village.codes {
+                    tx.execute(
+                        "INSERT INTO office_village_codes (code, village_id) VALUES ($1, $2)
+                         ON CONFLICT (code) DO UPDATE SET village_id = EXCLUDED.village_id",
+                        &[&code.code, &village.id.to_string()],
+                    )?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO office_reference (singleton, version, body, published_at) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body,
+                     published_at = EXCLUDED.published_at",
+                &[&version, &body, &now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn add_enrollment(&self, new: &NewEnrollment<'_>) -> Result<(), OfficeError> {
+        self.write(|tx| {
+            let mut villages = Vec::with_capacity(new.village_codes.len());
+            for code in new.village_codes {
+                let found = tx.optional(
+                    "SELECT village_id FROM office_village_codes WHERE code = $1",
+                    &[&code.trim()],
+                )?;
+                let Some(row) = found else {
+                    return Err(OfficeError::invalid(format!(
+                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
+                    )));
+                };
+                villages.push(row.get::<_, String>(0));
+            }
+            let user_id: String = tx
+                .one(
+                    "INSERT INTO office_users (id, name, role, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role RETURNING id",
+                    &[&UserId::new().to_string(), &new.user, &new.role.as_str(), &new.now.to_rfc3339()],
+                )?
+                .get(0);
+            tx.execute("DELETE FROM office_user_villages WHERE user_id = $1", &[&user_id])?;
+            for village in &villages {
+                tx.execute(
+                    "INSERT INTO office_user_villages (user_id, village_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&user_id, village],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO office_enrollments (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                &[&new.code_hash, &user_id, &new.now.to_rfc3339(), &new.expires.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: &str,
+        device: DeviceId,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), OfficeError> {
+        let device_text = device.to_string();
+        self.write(|tx| {
+            // Locked, so two devices racing with one code cannot both win.
+            let found = tx
+                .optional(
+                    "SELECT user_id, expires_at, used_at, device_id FROM office_enrollments WHERE code_hash = $1
+                     FOR UPDATE",
+                    &[&code_hash],
+                )?
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)));
+            let bound = tx
+                .optional("SELECT user_id, revoked_at FROM office_devices WHERE device_id = $1", &[&device_text])?
+                .map(|row| (row.get(0), row.get(1)));
+            let user_id = crate::credentials::check_redeem(found, bound, device, now)?;
+            let at = now.to_rfc3339();
+            tx.execute(
+                "UPDATE office_enrollments SET used_at = $2, device_id = $3 WHERE code_hash = $1",
+                &[&code_hash, &at, &device_text],
+            )?;
+            tx.execute(
+                "INSERT INTO office_devices (device_id, user_id, token_hash, enrolled_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (device_id) DO UPDATE SET user_id = EXCLUDED.user_id, token_hash = EXCLUDED.token_hash,
+                     enrolled_at = EXCLUDED.enrolled_at, revoked_at = NULL",
+                &[&device_text, &user_id, &token_hash, &at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn credential(&self, key: CredentialKey<'_>) -> Result<Option<Credential>, OfficeError> {
+        let (condition, value) = match key {
+            CredentialKey::Device(device) => ("d.device_id = $1", device.to_string()),
+            CredentialKey::TokenHash(hash) => ("d.token_hash = $1 AND d.revoked_at IS NULL", hash.to_string()),
+        };
+        self.read(|tx| {
+            let sql = format!(
+                "SELECT d.device_id, u.id, u.name, u.role FROM office_devices d JOIN office_users u ON u.id = d.user_id
+                 WHERE {condition}"
+            );
+            let Some(row) = tx.optional(&sql, &[&value])? else { return Ok(None) };
+            let user: &str = row.get(1);
+            Ok(Some(Credential {
+                device_id: parse_id(row.get::<_, &str>(0))?,
+                user_id: parse_id(user)?,
+                user_name: row.get(2),
+                role: parse_id(row.get::<_, &str>(3))?,
+                villages: user_villages(tx, user)?,
+            }))
+        })
+    }
+
+    fn revoke(&self, device: &str, now: &str) -> Result<bool, OfficeError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE office_devices SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL",
+                &[&device, &now],
+            )? > 0)
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceRow>, OfficeError> {
+        self.read(|tx| {
+            Ok(tx
+                .query(
+                    "SELECT d.device_id, u.name, u.role, d.enrolled_at, d.revoked_at, d.acked_through, d.last_seen_at
+                     FROM office_devices d JOIN office_users u ON u.id = d.user_id ORDER BY d.enrolled_at",
+                    &[],
+                )?
+                .iter()
+                .map(|row| DeviceRow {
+                    device_id: row.get(0),
+                    user: row.get(1),
+                    role: row.get(2),
+                    enrolled_at: row.get(3),
+                    revoked_at: row.get(4),
+                    acked_through: row.get::<_, i64>(5) as u64,
+                    last_seen_at: row.get(6),
+                })
+                .collect())
+        })
+    }
+
+    fn commit_pushes(
+        &self,
+        group: Vec<(Credential, PushRequest)>,
+        now: &str,
+    ) -> Result<Vec<Result<PushResponse, OfficeError>>, OfficeError> {
+        self.write(|tx| {
+            // Held to the commit: numbers are given out in the order transactions become visible.
+            tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_SPACE, &SEQUENCER_LOCK])?;
+            let mut sequencer = PgSequencer { tx, head: None };
+            let mut answers = Vec::with_capacity(group.len());
+            for (credential, request) in group {
+                sequencer.tx.batch("SAVEPOINT push")?;
+                let head_before = sequencer.head;
+                let answer = push_in(&mut sequencer, &credential, request, now);
+                if answer.is_ok() {
+                    sequencer.tx.batch("RELEASE push")?;
+                } else {
+                    sequencer.tx.batch("ROLLBACK TO push; RELEASE push")?;
+                    sequencer.head = head_before;
+                }
+                answers.push(answer);
+            }
+            Ok(answers)
+        })
+    }
+
+    fn pull(&self, scope: Option<&[VillageId]>, after: u64, limit: usize) -> Result<StoredPage, OfficeError> {
+        self.read(|tx| {
+            let head = tx.head()?;
+            if after > head {
+                return Err(super::sqlite::ahead(after, head));
+            }
+            let (after, fetch) = (to_i64(after), to_i64(limit as u64 + 1));
+            let rows = match scope {
+                None => tx.query(
+                    "SELECT body FROM office_events WHERE server_seq > $1 ORDER BY server_seq LIMIT $2",
+                    &[&after, &fetch],
+                )?,
+                Some([]) => Vec::new(),
+                Some(villages) => {
+                    let villages: Vec<String> = villages.iter().map(ToString::to_string).collect();
+                    tx.query(
+                        "SELECT body FROM office_events WHERE village_id = ANY($1) AND server_seq > $2
+                         ORDER BY server_seq LIMIT $3",
+                        &[&villages, &after, &fetch],
+                    )?
+                }
+            };
+            let mut events = rows
+                .iter()
+                .map(|row| {
+                    serde_json::from_str::<Event>(row.get(0))
+                        .map_err(|err| OfficeError::Internal(format!("a stored event does not read back: {err}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let (through, more) = trim_page(&mut events, limit, head);
+            let scope_tally = tally(tx, scope, through)?;
+            let photos = manifests(tx, &events)?;
+            Ok(StoredPage { head, events, scope: scope_tally, through, more, photos })
+        })
+    }
+
+    fn head(&self) -> Result<u64, OfficeError> {
+        self.read(|tx| tx.head())
+    }
+
+    fn position(&self, device: DeviceId) -> Result<(u64, u64), OfficeError> {
+        self.read(|tx| {
+            let acked = tx
+                .optional("SELECT acked_through FROM office_devices WHERE device_id = $1", &[&device.to_string()])?
+                .map_or(0, |row| row.get::<_, i64>(0) as u64);
+            Ok((acked, tx.head()?))
+        })
+    }
+
+    fn reference(&self) -> Result<(String, Arc<Vec<u8>>), OfficeError> {
+        let version: Option<String> =
+            self.read(|tx| Ok(tx.optional("SELECT version FROM office_reference", &[])?.map(|row| row.get(0))))?;
+        let Some(version) = version else {
+            return Err(OfficeError::Conflict(
+                "no places are published to this database yet: run `rectify-office villages import --database …`"
+                    .into(),
+            ));
+        };
+        let mut cache = self.reference.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((known, body)) = cache.as_ref().filter(|(known, _)| *known == version) {
+            return Ok((known.clone(), body.clone()));
+        }
+        let (version, body): (String, Vec<u8>) = self.read(|tx| {
+            let row = tx.one("SELECT version, body FROM office_reference", &[])?;
+            Ok((row.get(0), row.get(1)))
+        })?;
+        let body = Arc::new(body);
+        *cache = Some((version.clone(), body.clone()));
+        Ok((version, body))
+    }
+
+    fn photo(&self, hash: &PhotoHash) -> Result<Option<PhotoRow>, OfficeError> {
+        self.read(|tx| {
+            Ok(tx
+                .optional(
+                    "SELECT length, received, present, path, photo FROM office_photos WHERE hash = $1",
+                    &[&hash.as_str()],
+                )?
+                .map(|row| PhotoRow {
+                    length: row.get::<_, i64>(0) as u64,
+                    received: row.get::<_, i64>(1) as u64,
+                    present: row.get(2),
+                    path: row.get(3),
+                    photo: row.get(4),
+                }))
+        })
+    }
+
+    fn set_photo_progress(
+        &self,
+        hash: &PhotoHash,
+        received: u64,
+        present_at: Option<&str>,
+        now: &str,
+    ) -> Result<(), OfficeError> {
+        let received = to_i64(received);
+        self.write(|tx| {
+            match present_at {
+                Some(path) => tx.execute(
+                    "UPDATE office_photos SET received = $2, present = TRUE, path = $3, updated_at = $4 WHERE hash = $1",
+                    &[&hash.as_str(), &received, &path, &now],
+                )?,
+                None => tx.execute(
+                    "UPDATE office_photos SET received = $2, updated_at = $3 WHERE hash = $1",
+                    &[&hash.as_str(), &received, &now],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    fn photo_in_scope(&self, photo: &str, villages: &[VillageId]) -> Result<bool, OfficeError> {
+        let villages: Vec<String> = villages.iter().map(ToString::to_string).collect();
+        self.read(|tx| {
+            Ok(tx
+                .one(
+                    "SELECT EXISTS (SELECT 1 FROM office_event_photos p JOIN office_events e ON e.event_id = p.event_id
+                                    WHERE p.hash = $1 AND e.village_id = ANY($2))",
+                    &[&photo, &villages],
+                )?
+                .get(0))
+        })
+    }
+
+    fn lock_upload(&self, hash: &PhotoHash) -> Result<UploadLock, OfficeError> {
+        let mut connection = self.pool.take()?;
+        let key = hash.as_str().to_string();
+        let pool = self.pool.clone();
+        pool.block_on(connection.client().execute("SELECT pg_advisory_lock($1, hashtext($2))", &[&LOCK_SPACE, &key]))
+            .pg()?;
+        Ok(Box::new(HeldUpload { connection: Some(connection), key }))
+    }
+}
+
+/// A session-scoped advisory lock on one photo's upload, on a connection kept out of the pool until the
+/// lock is released. If the process dies, the server ends the session and the lock with it.
+struct HeldUpload {
+    connection: Option<Pooled>,
+    key: String,
+}
+
+impl Drop for HeldUpload {
+    fn drop(&mut self) {
+        if let Some(mut connection) = self.connection.take() {
+            let pool = connection.pool.clone();
+            let unlocked = pool.block_on(
+                connection.client().execute("SELECT pg_advisory_unlock($1, hashtext($2))", &[&LOCK_SPACE, &self.key]),
+            );
+            if unlocked.is_err() {
+                // A connection whose lock state is unknown does not go back to the pool.
+                connection.client = None;
+                let mut idle = pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                idle.1 -= 1;
+                pool.freed.notify_one();
+            }
+        }
+    }
+}
+
+/// Everything in scope with server_seq up to `through`.
+fn tally(tx: &PgTx<'_, '_>, scope: Option<&[VillageId]>, through: u64) -> Result<ScopeTally, OfficeError> {
+    let through_seq = to_i64(through);
+    match scope {
+        None => {
+            let sum = tx
+                .optional(
+                    "SELECT global_sum FROM office_events WHERE server_seq <= $1 ORDER BY server_seq DESC LIMIT 1",
+                    &[&through_seq],
+                )?
+                .map_or(0, |row| row.get::<_, i64>(0));
+            Ok(ScopeTally { count: through, sum: sum as u64 })
+        }
+        Some(villages) => {
+            let villages: Vec<String> = villages.iter().map(ToString::to_string).collect();
+            let mut total = ScopeTally::default();
+            for row in tx.query(
+                "SELECT DISTINCT ON (village_id) village_count, village_sum FROM office_events
+                 WHERE village_id = ANY($1) AND server_seq <= $2 ORDER BY village_id, server_seq DESC",
+                &[&villages, &through_seq],
+            )? {
+                total.merge(ScopeTally { count: row.get::<_, i64>(0) as u64, sum: row.get::<_, i64>(1) as u64 });
+            }
+            Ok(total)
+        }
+    }
+}
+
+fn manifests(tx: &PgTx<'_, '_>, events: &[Event]) -> Result<Vec<PhotoManifest>, OfficeError> {
+    let mut hashes: Vec<String> = Vec::new();
+    for hash in events.iter().flat_map(|event| event.photos.iter()) {
+        if !hashes.iter().any(|known| known == hash.as_str()) {
+            hashes.push(hash.as_str().to_string());
+        }
+    }
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = tx.query(
+        "SELECT hash, manifest FROM office_photos WHERE hash = ANY($1) AND kind = 'evidence' AND manifest IS NOT NULL",
+        &[&hashes],
+    )?;
+    // In the order the page names them.
+    let mut found = Vec::new();
+    for hash in &hashes {
+        let manifest = rows
+            .iter()
+            .find(|row| row.get::<_, &str>(0) == hash)
+            .and_then(|row| serde_json::from_str::<PhotoManifest>(row.get(1)).ok());
+        found.extend(manifest);
+    }
+    Ok(found)
+}
+
+/// The sequencer's reads and writes on the group's transaction. The head is read once, under the lock,
+/// and counted on from there.
+struct PgSequencer<'t, 'p, 'c> {
+    tx: &'t mut PgTx<'p, 'c>,
+    head: Option<u64>,
+}
+
+impl SequencerTx for PgSequencer<'_, '_, '_> {
+    fn acked_through(&mut self, device: DeviceId) -> Result<u64, OfficeError> {
+        Ok(self
+            .tx
+            .one("SELECT acked_through FROM office_devices WHERE device_id = $1 FOR UPDATE", &[&device.to_string()])?
+            .get::<_, i64>(0) as u64)
+    }
+
+    fn head(&mut self) -> Result<u64, OfficeError> {
+        match self.head {
+            Some(head) => Ok(head),
+            None => {
+                let head = self.tx.head()?;
+                self.head = Some(head);
+                Ok(head)
+            }
+        }
+    }
+
+    fn announce_photo(
+        &mut self,
+        hash: &str,
+        kind: &str,
+        photo: &str,
+        length: u64,
+        manifest: Option<&str>,
+        now: &str,
+    ) -> Result<(), OfficeError> {
+        self.tx.execute(
+            "INSERT INTO office_photos (hash, kind, photo, length, manifest, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (hash) DO NOTHING",
+            &[&hash, &kind, &photo, &to_i64(length), &manifest, &now],
+        )?;
+        Ok(())
+    }
+
+    fn event_at(&mut self, device: DeviceId, device_seq: u64) -> Result<Option<Judged>, OfficeError> {
+        Ok(self
+            .tx
+            .optional(
+                "SELECT event_id, server_seq, verdict FROM office_events WHERE device_id = $1 AND device_seq = $2",
+                &[&device.to_string(), &to_i64(device_seq)],
+            )?
+            .map(|row| Judged {
+                event_id: row.get(0),
+                server_seq: Some(row.get::<_, i64>(1) as u64),
+                verdict: Some(row.get(2)),
+            }))
+    }
+
+    fn refusal_at(&mut self, device: DeviceId, device_seq: u64) -> Result<Option<String>, OfficeError> {
+        Ok(self
+            .tx
+            .optional(
+                "SELECT reason FROM office_refusals WHERE device_id = $1 AND device_seq = $2",
+                &[&device.to_string(), &to_i64(device_seq)],
+            )?
+            .map(|row| row.get(0)))
+    }
+
+    fn stored_seq(&mut self, event: &Event) -> Result<Option<u64>, OfficeError> {
+        Ok(self
+            .tx
+            .optional("SELECT server_seq FROM office_events WHERE event_id = $1", &[&event.event_id.to_string()])?
+            .map(|row| row.get::<_, i64>(0) as u64))
+    }
+
+    fn record_refusal(&mut self, event: &Event, reason: &str) -> Result<(), OfficeError> {
+        self.tx.execute(
+            "INSERT INTO office_refusals (device_id, device_seq, event_id, reason) VALUES ($1, $2, $3, $4)",
+            &[&event.device_id.to_string(), &to_i64(event.device_seq), &event.event_id.to_string(), &reason],
+        )?;
+        Ok(())
+    }
+
+    fn issue_state(&mut self, issue: IssueId) -> Result<Option<IssueState>, OfficeError> {
+        let Some(row) =
+            self.tx.optional("SELECT state FROM office_issues WHERE issue_id = $1", &[&issue.to_string()])?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(row.get(0))
+            .map(Some)
+            .map_err(|err| OfficeError::Internal(format!("the stored state of issue {issue} does not read: {err}")))
+    }
+
+    fn village_label(&mut self, village: VillageId) -> Result<Option<String>, OfficeError> {
+        Ok(self
+            .tx
+            .optional("SELECT label FROM office_villages WHERE village_id = $1", &[&village.to_string()])?
+            .map(|row| row.get(0)))
+    }
+
+    fn store_event(&mut self, event: &Event, seq: u64, village: Option<VillageId>) -> Result<(), OfficeError> {
+        let previous = self.tx.optional(
+            "SELECT global_sum FROM office_events WHERE server_seq = $1",
+            &[&to_i64(seq.saturating_sub(1))],
+        )?;
+        let global_before = previous.map_or(0, |row| row.get::<_, i64>(0) as u64);
+        let village_id = village.map(|village| village.to_string());
+        let village_tally = match &village_id {
+            Some(id) => {
+                let before = self
+                    .tx
+                    .optional(
+                        "SELECT village_count, village_sum FROM office_events WHERE village_id = $1
+                         ORDER BY server_seq DESC LIMIT 1",
+                        &[id],
+                    )?
+                    .map(|row| ScopeTally { count: row.get::<_, i64>(0) as u64, sum: row.get::<_, i64>(1) as u64 });
+                village_tally_after(before.unwrap_or_default(), event, seq)
+            }
+            None => ScopeTally::default(),
+        };
+        let body = serde_json::to_string(event).map_err(|err| OfficeError::Internal(err.to_string()))?;
+        let verdict = serde_json::to_string(&event.verdict).map_err(|err| OfficeError::Internal(err.to_string()))?;
+        let event_id = event.event_id.to_string();
+        self.tx.execute(
+            "INSERT INTO office_events (server_seq, event_id, device_id, device_seq, issue_id, village_id, body, verdict,
+                                        village_count, village_sum, global_sum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &to_i64(seq),
+                &event_id,
+                &event.device_id.to_string(),
+                &to_i64(event.device_seq),
+                &event.issue_id.to_string(),
+                &village_id,
+                &body,
+                &verdict,
+                &(village_tally.count as i64),
+                &(village_tally.sum as i64),
+                &(global_sum_after(global_before, event, seq) as i64),
+            ],
+        )?;
+        for photo in &event.photos {
+            self.tx.execute(
+                "INSERT INTO office_event_photos (hash, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&photo.as_str(), &event_id],
+            )?;
+        }
+        self.head = Some(seq);
+        Ok(())
+    }
+
+    fn save_state(&mut self, state: &IssueState) -> Result<(), OfficeError> {
+        let text = serde_json::to_string(state).map_err(|err| OfficeError::Internal(err.to_string()))?;
+        self.tx.execute(
+            "INSERT INTO office_issues (issue_id, village_id, status, state) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (issue_id) DO UPDATE SET village_id = EXCLUDED.village_id, status = EXCLUDED.status,
+                 state = EXCLUDED.state",
+            &[&state.id.to_string(), &state.village_id.to_string(), &state.status.as_str(), &text],
+        )?;
+        Ok(())
+    }
+
+    fn set_acked(&mut self, device: DeviceId, acked: u64, now: &str) -> Result<(), OfficeError> {
+        self.tx.execute(
+            "UPDATE office_devices SET acked_through = $2, last_seen_at = $3 WHERE device_id = $1",
+            &[&device.to_string(), &to_i64(acked), &now],
+        )?;
+        Ok(())
+    }
+}
