@@ -91,8 +91,13 @@ impl TestPostgres {
         Some(server)
     }
 
+    /// The path of one of the server's programs (`psql`, `createdb`, …).
+    pub fn program(&self, name: &str) -> PathBuf {
+        if self.bin.as_os_str().is_empty() { PathBuf::from(name) } else { self.bin.join(name) }
+    }
+
     fn run(&self, program: &str, args: &[&str]) {
-        let path = if self.bin.as_os_str().is_empty() { PathBuf::from(program) } else { self.bin.join(program) };
+        let path = self.program(program);
         let mut command = match &self.as_user {
             Some(user) => {
                 let mut command = Command::new("runuser");
@@ -126,7 +131,7 @@ impl TestPostgres {
 
     /// Runs SQL on a database with `psql`, returning what it prints (unaligned, tuples only).
     pub fn psql(&self, url: &str, sql: &str) -> String {
-        let path = if self.bin.as_os_str().is_empty() { PathBuf::from("psql") } else { self.bin.join("psql") };
+        let path = self.program("psql");
         let output = Command::new(&path)
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
             .output()
@@ -139,7 +144,7 @@ impl TestPostgres {
 impl Drop for TestPostgres {
     fn drop(&mut self) {
         let data = self.root.path().join("data");
-        let path = if self.bin.as_os_str().is_empty() { PathBuf::from("pg_ctl") } else { self.bin.join("pg_ctl") };
+        let path = self.program("pg_ctl");
         let mut command = match &self.as_user {
             Some(user) => {
                 let mut command = Command::new("runuser");

@@ -21,6 +21,7 @@ use serde_json::json;
 mod ffi;
 mod geo;
 mod office_pages;
+mod office_pg;
 mod photo;
 mod score;
 mod sync;
@@ -41,9 +42,13 @@ fn main() -> Outcome {
         ["sync"] => sync::run(quick),
         ["score"] => score::run(quick),
         ["office-pages"] => office_pages::run(quick),
+        ["office-pg"] => office_pg::run(quick),
         #[cfg(feature = "ffi")]
         ["ffi"] => ffi::run(quick),
-        _ => Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score, office-pages, ffi".into()),
+        _ => {
+            Err("usage: bench <suite> [--quick]; suites: ledger, photo, geo, sync, score, office-pages, office-pg, ffi"
+                .into())
+        }
     }
 }
 
