@@ -154,6 +154,14 @@ pub(crate) struct Judged {
 
 /// The reads and writes the sequencer makes inside one transaction.
 pub(crate) trait SequencerTx {
+    /// Reads ahead what the batch's events will need (a backend may do it in fewer round trips).
+    fn prepare(&mut self, _batch: &[Event]) -> Result<(), OfficeError> {
+        Ok(())
+    }
+    /// Writes what was held back; called once per push, before `set_acked`.
+    fn finish(&mut self) -> Result<(), OfficeError> {
+        Ok(())
+    }
     fn acked_through(&mut self, device: DeviceId) -> Result<u64, OfficeError>;
     fn head(&mut self) -> Result<u64, OfficeError>;
     fn announce_photo(
@@ -191,6 +199,7 @@ pub(crate) fn push_in(
     batch.sort_by_key(|event| event.device_seq);
     let mut acked = tx.acked_through(credential.device_id)?;
     let mut head = tx.head()?;
+    tx.prepare(&batch)?;
     announce_photos(tx, &request.photos, &batch, now)?;
     let mut results = Vec::with_capacity(batch.len());
     let mut resend_from = None;
@@ -236,6 +245,7 @@ pub(crate) fn push_in(
             seq_taken: false,
         });
     }
+    tx.finish()?;
     tx.set_acked(credential.device_id, acked, now)?;
     Ok(PushResponse { acked_through: acked, results, resend_from })
 }

@@ -11,6 +11,8 @@
 //! Calls block: the office runs them on tokio's blocking pool, and this module drives its connections on
 //! a small runtime of its own.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
@@ -22,7 +24,7 @@ use rectify_core::domain::photo::PhotoHash;
 use rectify_core::ids::{DeviceId, IssueId, UserId, VillageId};
 use rectify_core::sync::wire::{PhotoManifest, PushRequest, PushResponse, ReferenceData, ScopeTally};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
     CredentialKey, Judged, NewEnrollment, OfficeStore, PhotoRow, SequencerTx, StoredPage, UploadLock, global_sum_after,
@@ -176,8 +178,20 @@ impl<T> Pg<T> for Result<T, tokio_postgres::Error> {
 struct Pool {
     runtime: Option<tokio::runtime::Runtime>,
     config: Config,
-    idle: Mutex<(Vec<Client>, usize)>,
+    idle: Mutex<(Vec<Conn>, usize)>,
     freed: Condvar,
+}
+
+/// A connection and the statements prepared on it (reused by SQL text: preparing costs a round trip).
+struct Conn {
+    client: Client,
+    statements: RefCell<HashMap<String, Statement>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("statements", &self.statements.borrow().len()).finish_non_exhaustive()
+    }
 }
 
 impl Pool {
@@ -192,18 +206,21 @@ impl Pool {
     fn take(self: &Arc<Self>) -> Result<Pooled, OfficeError> {
         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
-            if let Some(client) = idle.0.pop() {
-                if client.is_closed() {
+            if let Some(conn) = idle.0.pop() {
+                if conn.client.is_closed() {
                     idle.1 -= 1;
                     continue;
                 }
-                return Ok(Pooled { pool: self.clone(), client: Some(client) });
+                return Ok(Pooled { pool: self.clone(), conn: Some(conn) });
             }
             if idle.1 < MAX_CONNECTIONS {
                 idle.1 += 1;
                 drop(idle);
                 return match self.connect() {
-                    Ok(client) => Ok(Pooled { pool: self.clone(), client: Some(client) }),
+                    Ok(client) => Ok(Pooled {
+                        pool: self.clone(),
+                        conn: Some(Conn { client, statements: RefCell::new(HashMap::new()) }),
+                    }),
                     Err(err) => {
                         let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                         idle.1 -= 1;
@@ -246,13 +263,13 @@ impl Drop for Pool {
 /// A connection out of the pool; back in when dropped.
 struct Pooled {
     pool: Arc<Pool>,
-    client: Option<Client>,
+    conn: Option<Conn>,
 }
 
 impl Pooled {
-    fn client(&mut self) -> &mut Client {
-        match self.client.as_mut() {
-            Some(client) => client,
+    fn conn(&mut self) -> &mut Conn {
+        match self.conn.as_mut() {
+            Some(conn) => conn,
             None => unreachable!("a pooled connection holds its client until dropped"),
         }
     }
@@ -264,54 +281,85 @@ impl Pooled {
         work: impl FnOnce(&mut PgTx<'_, '_>) -> Result<T, OfficeError>,
     ) -> Result<T, OfficeError> {
         let pool = self.pool.clone();
-        let client = self.client();
+        let Conn { client, statements } = self.conn();
         let tx = pool.block_on(client.build_transaction().isolation_level(isolation).start()).pg()?;
-        let mut wrapped = PgTx { pool: &pool, tx };
+        let mut wrapped = PgTx { pool: &pool, tx, statements };
         let value = work(&mut wrapped)?;
         pool.block_on(wrapped.tx.commit()).pg()?;
         Ok(value)
+    }
+
+    /// One statement on its own (no explicit transaction: one round trip once prepared).
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, OfficeError> {
+        let pool = self.pool.clone();
+        let conn = self.conn();
+        let known = conn.statements.borrow().get(sql).cloned();
+        let statement = match known {
+            Some(statement) => statement,
+            None => {
+                let made = pool.block_on(conn.client.prepare(sql)).pg()?;
+                conn.statements.borrow_mut().insert(sql.to_string(), made.clone());
+                made
+            }
+        };
+        pool.block_on(conn.client.query(&statement, params)).pg()
     }
 }
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
+        if let Some(conn) = self.conn.take() {
             let mut idle = self.pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if client.is_closed() {
+            if conn.client.is_closed() {
                 idle.1 -= 1;
             } else {
-                idle.0.push(client);
+                idle.0.push(conn);
             }
             self.pool.freed.notify_one();
         }
     }
 }
 
-/// A transaction with blocking calls.
+/// A transaction with blocking calls and prepared statements.
 struct PgTx<'p, 'c> {
     pool: &'p Pool,
     tx: Transaction<'c>,
+    statements: &'c RefCell<HashMap<String, Statement>>,
 }
 
 impl PgTx<'_, '_> {
+    fn statement(&self, sql: &str) -> Result<Statement, OfficeError> {
+        if let Some(known) = self.statements.borrow().get(sql) {
+            return Ok(known.clone());
+        }
+        let made = self.pool.block_on(self.tx.prepare(sql)).pg()?;
+        self.statements.borrow_mut().insert(sql.to_string(), made.clone());
+        Ok(made)
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, OfficeError> {
-        self.pool.block_on(async { self.tx.query(sql, params).await }).pg()
+        let statement = self.statement(sql)?;
+        self.pool.block_on(self.tx.query(&statement, params)).pg()
     }
 
     fn optional(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, OfficeError> {
-        self.pool.block_on(async { self.tx.query_opt(sql, params).await }).pg()
+        let statement = self.statement(sql)?;
+        self.pool.block_on(self.tx.query_opt(&statement, params)).pg()
     }
 
     fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, OfficeError> {
-        self.pool.block_on(async { self.tx.query_one(sql, params).await }).pg()
+        let statement = self.statement(sql)?;
+        self.pool.block_on(self.tx.query_one(&statement, params)).pg()
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, OfficeError> {
-        self.pool.block_on(async { self.tx.execute(sql, params).await }).pg()
+        let statement = self.statement(sql)?;
+        self.pool.block_on(self.tx.execute(&statement, params)).pg()
     }
 
+    /// SQL without parameters, not prepared (DDL, savepoints).
     fn batch(&self, sql: &str) -> Result<(), OfficeError> {
-        self.pool.block_on(async { self.tx.batch_execute(sql).await }).pg()
+        self.pool.block_on(self.tx.batch_execute(sql)).pg()
     }
 
     fn head(&self) -> Result<u64, OfficeError> {
@@ -353,6 +401,11 @@ impl PgStore {
         self.pool.take()?.transaction(IsolationLevel::ReadCommitted, work)
     }
 
+    /// One statement outside any explicit transaction.
+    fn single(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, OfficeError> {
+        self.pool.take()?.query(sql, params)
+    }
+
     /// The schema version the database is at.
     pub fn schema_version(&self) -> Result<usize, OfficeError> {
         self.read(|tx| Ok(tx.one("SELECT max(version) FROM office_schema", &[])?.get::<_, i32>(0) as usize))
@@ -388,15 +441,12 @@ fn migrate(connection: &mut Pooled) -> Result<String, OfficeError> {
     })
 }
 
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, OfficeError> {
+    serde_json::to_string(value).map_err(|err| OfficeError::Internal(format!("cannot encode for the database: {err}")))
 }
 
-fn user_villages(tx: &PgTx<'_, '_>, user_id: &str) -> Result<Vec<VillageId>, OfficeError> {
-    tx.query("SELECT village_id FROM office_user_villages WHERE user_id = $1 ORDER BY village_id", &[&user_id])?
-        .iter()
-        .map(|row| parse_id(row.get::<_, &str>(0)))
-        .collect()
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl OfficeStore for PgStore {
@@ -519,21 +569,22 @@ impl OfficeStore for PgStore {
             CredentialKey::Device(device) => ("d.device_id = $1", device.to_string()),
             CredentialKey::TokenHash(hash) => ("d.token_hash = $1 AND d.revoked_at IS NULL", hash.to_string()),
         };
-        self.read(|tx| {
-            let sql = format!(
-                "SELECT d.device_id, u.id, u.name, u.role FROM office_devices d JOIN office_users u ON u.id = d.user_id
-                 WHERE {condition}"
-            );
-            let Some(row) = tx.optional(&sql, &[&value])? else { return Ok(None) };
-            let user: &str = row.get(1);
-            Ok(Some(Credential {
-                device_id: parse_id(row.get::<_, &str>(0))?,
-                user_id: parse_id(user)?,
-                user_name: row.get(2),
-                role: parse_id(row.get::<_, &str>(3))?,
-                villages: user_villages(tx, user)?,
-            }))
-        })
+        // Every request asks this: one round trip, villages included.
+        let sql = format!(
+            "SELECT d.device_id, u.id, u.name, u.role,
+                    coalesce((SELECT array_agg(v.village_id ORDER BY v.village_id) FROM office_user_villages v
+                              WHERE v.user_id = u.id), '{{}}')
+             FROM office_devices d JOIN office_users u ON u.id = d.user_id WHERE {condition}"
+        );
+        let Some(row) = self.single(&sql, &[&value])?.into_iter().next() else { return Ok(None) };
+        let villages: Vec<String> = row.get(4);
+        Ok(Some(Credential {
+            device_id: parse_id(row.get::<_, &str>(0))?,
+            user_id: parse_id(row.get::<_, &str>(1))?,
+            user_name: row.get(2),
+            role: parse_id(row.get::<_, &str>(3))?,
+            villages: villages.iter().map(|id| parse_id(id)).collect::<Result<_, _>>()?,
+        }))
     }
 
     fn revoke(&self, device: &str, now: &str) -> Result<bool, OfficeError> {
@@ -575,17 +626,16 @@ impl OfficeStore for PgStore {
         self.write(|tx| {
             // Held to the commit: numbers are given out in the order transactions become visible.
             tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_SPACE, &SEQUENCER_LOCK])?;
-            let mut sequencer = PgSequencer { tx, head: None };
+            let mut sequencer = PgSequencer::new(tx);
             let mut answers = Vec::with_capacity(group.len());
             for (credential, request) in group {
                 sequencer.tx.batch("SAVEPOINT push")?;
-                let head_before = sequencer.head;
                 let answer = push_in(&mut sequencer, &credential, request, now);
                 if answer.is_ok() {
                     sequencer.tx.batch("RELEASE push")?;
                 } else {
                     sequencer.tx.batch("ROLLBACK TO push; RELEASE push")?;
-                    sequencer.head = head_before;
+                    sequencer.forget();
                 }
                 answers.push(answer);
             }
@@ -608,9 +658,13 @@ impl OfficeStore for PgStore {
                 Some([]) => Vec::new(),
                 Some(villages) => {
                     let villages: Vec<String> = villages.iter().map(ToString::to_string).collect();
+                    // Each village's next events by the (village_id, server_seq) index, then merged.
                     tx.query(
-                        "SELECT body FROM office_events WHERE village_id = ANY($1) AND server_seq > $2
-                         ORDER BY server_seq LIMIT $3",
+                        "SELECT t.body FROM unnest($1::text[]) AS v(id)
+                         CROSS JOIN LATERAL (SELECT server_seq, body FROM office_events e
+                                             WHERE e.village_id = v.id AND e.server_seq > $2
+                                             ORDER BY server_seq LIMIT $3) t
+                         ORDER BY t.server_seq LIMIT $3",
                         &[&villages, &after, &fetch],
                     )?
                 }
@@ -630,21 +684,23 @@ impl OfficeStore for PgStore {
     }
 
     fn head(&self) -> Result<u64, OfficeError> {
-        self.read(|tx| tx.head())
+        let rows = self.single("SELECT coalesce(max(server_seq), 0) FROM office_events", &[])?;
+        Ok(rows.first().map_or(0, |row| row.get::<_, i64>(0) as u64))
     }
 
     fn position(&self, device: DeviceId) -> Result<(u64, u64), OfficeError> {
-        self.read(|tx| {
-            let acked = tx
-                .optional("SELECT acked_through FROM office_devices WHERE device_id = $1", &[&device.to_string()])?
-                .map_or(0, |row| row.get::<_, i64>(0) as u64);
-            Ok((acked, tx.head()?))
-        })
+        let rows = self.single(
+            "SELECT (SELECT acked_through FROM office_devices WHERE device_id = $1),
+                    (SELECT coalesce(max(server_seq), 0) FROM office_events)",
+            &[&device.to_string()],
+        )?;
+        let row = rows.first().ok_or_else(|| OfficeError::Internal("no answer to a one-row query".into()))?;
+        Ok((row.get::<_, Option<i64>>(0).unwrap_or(0) as u64, row.get::<_, i64>(1) as u64))
     }
 
     fn reference(&self) -> Result<(String, Arc<Vec<u8>>), OfficeError> {
         let version: Option<String> =
-            self.read(|tx| Ok(tx.optional("SELECT version FROM office_reference", &[])?.map(|row| row.get(0))))?;
+            self.single("SELECT version FROM office_reference", &[])?.first().map(|row| row.get(0));
         let Some(version) = version else {
             return Err(OfficeError::Conflict(
                 "no places are published to this database yet: run `rectify-office villages import --database …`"
@@ -665,20 +721,17 @@ impl OfficeStore for PgStore {
     }
 
     fn photo(&self, hash: &PhotoHash) -> Result<Option<PhotoRow>, OfficeError> {
-        self.read(|tx| {
-            Ok(tx
-                .optional(
-                    "SELECT length, received, present, path, photo FROM office_photos WHERE hash = $1",
-                    &[&hash.as_str()],
-                )?
-                .map(|row| PhotoRow {
-                    length: row.get::<_, i64>(0) as u64,
-                    received: row.get::<_, i64>(1) as u64,
-                    present: row.get(2),
-                    path: row.get(3),
-                    photo: row.get(4),
-                }))
-        })
+        let rows = self.single(
+            "SELECT length, received, present, path, photo FROM office_photos WHERE hash = $1",
+            &[&hash.as_str()],
+        )?;
+        Ok(rows.first().map(|row| PhotoRow {
+            length: row.get::<_, i64>(0) as u64,
+            received: row.get::<_, i64>(1) as u64,
+            present: row.get(2),
+            path: row.get(3),
+            photo: row.get(4),
+        }))
     }
 
     fn set_photo_progress(
@@ -706,23 +759,18 @@ impl OfficeStore for PgStore {
 
     fn photo_in_scope(&self, photo: &str, villages: &[VillageId]) -> Result<bool, OfficeError> {
         let villages: Vec<String> = villages.iter().map(ToString::to_string).collect();
-        self.read(|tx| {
-            Ok(tx
-                .one(
-                    "SELECT EXISTS (SELECT 1 FROM office_event_photos p JOIN office_events e ON e.event_id = p.event_id
-                                    WHERE p.hash = $1 AND e.village_id = ANY($2))",
-                    &[&photo, &villages],
-                )?
-                .get(0))
-        })
+        let rows = self.single(
+            "SELECT EXISTS (SELECT 1 FROM office_event_photos p JOIN office_events e ON e.event_id = p.event_id
+                            WHERE p.hash = $1 AND e.village_id = ANY($2::text[]))",
+            &[&photo, &villages],
+        )?;
+        Ok(rows.first().is_some_and(|row| row.get(0)))
     }
 
     fn lock_upload(&self, hash: &PhotoHash) -> Result<UploadLock, OfficeError> {
         let mut connection = self.pool.take()?;
         let key = hash.as_str().to_string();
-        let pool = self.pool.clone();
-        pool.block_on(connection.client().execute("SELECT pg_advisory_lock($1, hashtext($2))", &[&LOCK_SPACE, &key]))
-            .pg()?;
+        connection.query("SELECT pg_advisory_lock($1, hashtext($2))", &[&LOCK_SPACE, &key])?;
         Ok(Box::new(HeldUpload { connection: Some(connection), key }))
     }
 }
@@ -738,12 +786,10 @@ impl Drop for HeldUpload {
     fn drop(&mut self) {
         if let Some(mut connection) = self.connection.take() {
             let pool = connection.pool.clone();
-            let unlocked = pool.block_on(
-                connection.client().execute("SELECT pg_advisory_unlock($1, hashtext($2))", &[&LOCK_SPACE, &self.key]),
-            );
+            let unlocked = connection.query("SELECT pg_advisory_unlock($1, hashtext($2))", &[&LOCK_SPACE, &self.key]);
             if unlocked.is_err() {
                 // A connection whose lock state is unknown does not go back to the pool.
-                connection.client = None;
+                connection.conn = None;
                 let mut idle = pool.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 idle.1 -= 1;
                 pool.freed.notify_one();
@@ -768,9 +814,12 @@ fn tally(tx: &PgTx<'_, '_>, scope: Option<&[VillageId]>, through: u64) -> Result
         Some(villages) => {
             let villages: Vec<String> = villages.iter().map(ToString::to_string).collect();
             let mut total = ScopeTally::default();
+            // Each village's newest row at or before `through`, found by the (village_id, server_seq) index.
             for row in tx.query(
-                "SELECT DISTINCT ON (village_id) village_count, village_sum FROM office_events
-                 WHERE village_id = ANY($1) AND server_seq <= $2 ORDER BY village_id, server_seq DESC",
+                "SELECT t.village_count, t.village_sum FROM unnest($1::text[]) AS v(id)
+                 JOIN LATERAL (SELECT village_count, village_sum FROM office_events e
+                               WHERE e.village_id = v.id AND e.server_seq <= $2
+                               ORDER BY server_seq DESC LIMIT 1) t ON TRUE",
                 &[&villages, &through_seq],
             )? {
                 total.merge(ScopeTally { count: row.get::<_, i64>(0) as u64, sum: row.get::<_, i64>(1) as u64 });
@@ -791,7 +840,7 @@ fn manifests(tx: &PgTx<'_, '_>, events: &[Event]) -> Result<Vec<PhotoManifest>, 
         return Ok(Vec::new());
     }
     let rows = tx.query(
-        "SELECT hash, manifest FROM office_photos WHERE hash = ANY($1) AND kind = 'evidence' AND manifest IS NOT NULL",
+        "SELECT hash, manifest FROM office_photos WHERE hash = ANY($1::text[]) AND kind = 'evidence' AND manifest IS NOT NULL",
         &[&hashes],
     )?;
     // In the order the page names them.
@@ -806,14 +855,171 @@ fn manifests(tx: &PgTx<'_, '_>, events: &[Event]) -> Result<Vec<PhotoManifest>, 
     Ok(found)
 }
 
-/// The sequencer's reads and writes on the group's transaction. The head is read once, under the lock,
-/// and counted on from there.
+/// The sequencer's reads and writes on the group's transaction, in few round trips: `prepare` reads what
+/// a push's events will need in one go (ids already stored, issue states, village codes, running
+/// tallies), numbered events and new states wait in memory, and `finish` writes them with one statement
+/// each. What it holds is valid only for the state the transaction is in: after a push is rolled back to
+/// its savepoint, `forget` drops it all.
 struct PgSequencer<'t, 'p, 'c> {
     tx: &'t mut PgTx<'p, 'c>,
-    head: Option<u64>,
+    /// The newest server_seq and the global digest sum there, counted on from the first read.
+    head: Option<(u64, u64)>,
+    labels: HashMap<VillageId, Option<String>>,
+    tallies: HashMap<VillageId, ScopeTally>,
+    states: HashMap<IssueId, Option<IssueState>>,
+    stored: HashMap<String, u64>,
+    events: Vec<PendingEvent>,
+    saved: HashMap<IssueId, IssueState>,
+}
+
+/// A numbered event waiting for `finish`.
+struct PendingEvent {
+    event: Event,
+    village: Option<VillageId>,
+    tally: ScopeTally,
+    global: u64,
+}
+
+/// Numbered events as columns, for one multi-row insert.
+#[derive(Default)]
+struct EventColumns {
+    seqs: Vec<i64>,
+    ids: Vec<String>,
+    devices: Vec<String>,
+    device_seqs: Vec<i64>,
+    issues: Vec<String>,
+    villages: Vec<Option<String>>,
+    bodies: Vec<String>,
+    verdicts: Vec<String>,
+    counts: Vec<i64>,
+    sums: Vec<i64>,
+    globals: Vec<i64>,
+}
+
+impl EventColumns {
+    fn push(&mut self, pending: &PendingEvent) -> Result<(), OfficeError> {
+        let event = &pending.event;
+        self.seqs.push(to_i64(event.server_seq.unwrap_or(0)));
+        self.ids.push(event.event_id.to_string());
+        self.devices.push(event.device_id.to_string());
+        self.device_seqs.push(to_i64(event.device_seq));
+        self.issues.push(event.issue_id.to_string());
+        self.villages.push(pending.village.map(|village| village.to_string()));
+        self.bodies.push(to_json(event)?);
+        self.verdicts.push(to_json(&event.verdict)?);
+        self.counts.push(pending.tally.count as i64);
+        self.sums.push(pending.tally.sum as i64);
+        self.globals.push(pending.global as i64);
+        Ok(())
+    }
+}
+
+impl<'t, 'p, 'c> PgSequencer<'t, 'p, 'c> {
+    fn new(tx: &'t mut PgTx<'p, 'c>) -> Self {
+        Self {
+            tx,
+            head: None,
+            labels: HashMap::new(),
+            tallies: HashMap::new(),
+            states: HashMap::new(),
+            stored: HashMap::new(),
+            events: Vec::new(),
+            saved: HashMap::new(),
+        }
+    }
+
+    fn forget(&mut self) {
+        self.head = None;
+        self.tallies.clear();
+        self.states.clear();
+        self.stored.clear();
+        self.events.clear();
+        self.saved.clear();
+    }
+
+    fn head_and_sum(&mut self) -> Result<(u64, u64), OfficeError> {
+        if let Some(known) = self.head {
+            return Ok(known);
+        }
+        let row = self
+            .tx
+            .optional("SELECT server_seq, global_sum FROM office_events ORDER BY server_seq DESC LIMIT 1", &[])?;
+        let known = row.map_or((0, 0), |row| (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64));
+        self.head = Some(known);
+        Ok(known)
+    }
+
+    /// Loads the labels and running tallies of villages not held yet.
+    fn load_villages(&mut self, villages: impl IntoIterator<Item = VillageId>) -> Result<(), OfficeError> {
+        let missing: HashSet<VillageId> = villages.into_iter().filter(|id| !self.labels.contains_key(id)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        let rows = self.tx.query(
+            "SELECT v.id, l.label, t.village_count, t.village_sum
+             FROM unnest($1::text[]) AS v(id)
+             LEFT JOIN office_villages l ON l.village_id = v.id
+             LEFT JOIN LATERAL (SELECT village_count, village_sum FROM office_events e WHERE e.village_id = v.id
+                                ORDER BY server_seq DESC LIMIT 1) t ON TRUE",
+            &[&ids],
+        )?;
+        for row in rows {
+            let id: VillageId = parse_id(row.get::<_, &str>(0))?;
+            self.labels.insert(id, row.get(1));
+            let tally = match (row.get::<_, Option<i64>>(2), row.get::<_, Option<i64>>(3)) {
+                (Some(count), Some(sum)) => ScopeTally { count: count as u64, sum: sum as u64 },
+                _ => ScopeTally::default(),
+            };
+            self.tallies.insert(id, tally);
+        }
+        Ok(())
+    }
 }
 
 impl SequencerTx for PgSequencer<'_, '_, '_> {
+    fn prepare(&mut self, batch: &[Event]) -> Result<(), OfficeError> {
+        let ids: Vec<String> = batch.iter().map(|event| event.event_id.to_string()).collect();
+        for row in
+            self.tx.query("SELECT event_id, server_seq FROM office_events WHERE event_id = ANY($1::text[])", &[&ids])?
+        {
+            self.stored.insert(row.get(0), row.get::<_, i64>(1) as u64);
+        }
+        let issues: Vec<String> = batch
+            .iter()
+            .map(|event| event.issue_id)
+            .filter(|issue| !self.states.contains_key(issue))
+            .collect::<HashSet<_>>()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut villages: HashSet<VillageId> = HashSet::new();
+        if !issues.is_empty() {
+            let rows = self
+                .tx
+                .query("SELECT issue_id, state FROM office_issues WHERE issue_id = ANY($1::text[])", &[&issues])?;
+            for issue in &issues {
+                self.states.insert(parse_id(issue)?, None);
+            }
+            for row in rows {
+                let state: IssueState = serde_json::from_str(row.get(1)).map_err(|err| {
+                    OfficeError::Internal(format!(
+                        "the stored state of issue {} does not read: {err}",
+                        row.get::<_, &str>(0)
+                    ))
+                })?;
+                villages.insert(state.village_id);
+                self.states.insert(state.id, Some(state));
+            }
+        }
+        for event in batch {
+            if let rectify_core::domain::event::EventBody::Reported(body) = &event.body {
+                villages.insert(body.village_id);
+            }
+        }
+        self.load_villages(villages)
+    }
+
     fn acked_through(&mut self, device: DeviceId) -> Result<u64, OfficeError> {
         Ok(self
             .tx
@@ -822,14 +1028,7 @@ impl SequencerTx for PgSequencer<'_, '_, '_> {
     }
 
     fn head(&mut self) -> Result<u64, OfficeError> {
-        match self.head {
-            Some(head) => Ok(head),
-            None => {
-                let head = self.tx.head()?;
-                self.head = Some(head);
-                Ok(head)
-            }
-        }
+        Ok(self.head_and_sum()?.0)
     }
 
     fn announce_photo(
@@ -850,6 +1049,17 @@ impl SequencerTx for PgSequencer<'_, '_, '_> {
     }
 
     fn event_at(&mut self, device: DeviceId, device_seq: u64) -> Result<Option<Judged>, OfficeError> {
+        let waiting = self
+            .events
+            .iter()
+            .find(|pending| pending.event.device_id == device && pending.event.device_seq == device_seq);
+        if let Some(pending) = waiting {
+            return Ok(Some(Judged {
+                event_id: pending.event.event_id.to_string(),
+                server_seq: pending.event.server_seq,
+                verdict: serde_json::to_string(&pending.event.verdict).ok(),
+            }));
+        }
         Ok(self
             .tx
             .optional(
@@ -874,10 +1084,12 @@ impl SequencerTx for PgSequencer<'_, '_, '_> {
     }
 
     fn stored_seq(&mut self, event: &Event) -> Result<Option<u64>, OfficeError> {
-        Ok(self
-            .tx
-            .optional("SELECT server_seq FROM office_events WHERE event_id = $1", &[&event.event_id.to_string()])?
-            .map(|row| row.get::<_, i64>(0) as u64))
+        let id = event.event_id.to_string();
+        if let Some(seq) = self.stored.get(&id) {
+            return Ok(Some(*seq));
+        }
+        let waiting = self.events.iter().find(|pending| pending.event.event_id == event.event_id);
+        Ok(waiting.and_then(|pending| pending.event.server_seq))
     }
 
     fn record_refusal(&mut self, event: &Event, reason: &str) -> Result<(), OfficeError> {
@@ -889,83 +1101,103 @@ impl SequencerTx for PgSequencer<'_, '_, '_> {
     }
 
     fn issue_state(&mut self, issue: IssueId) -> Result<Option<IssueState>, OfficeError> {
-        let Some(row) =
-            self.tx.optional("SELECT state FROM office_issues WHERE issue_id = $1", &[&issue.to_string()])?
-        else {
-            return Ok(None);
-        };
-        serde_json::from_str(row.get(0))
-            .map(Some)
-            .map_err(|err| OfficeError::Internal(format!("the stored state of issue {issue} does not read: {err}")))
+        if let Some(known) = self.states.get(&issue) {
+            return Ok(known.clone());
+        }
+        let row = self.tx.optional("SELECT state FROM office_issues WHERE issue_id = $1", &[&issue.to_string()])?;
+        let state: Option<IssueState> = row
+            .map(|row| serde_json::from_str(row.get(0)))
+            .transpose()
+            .map_err(|err| OfficeError::Internal(format!("the stored state of issue {issue} does not read: {err}")))?;
+        self.states.insert(issue, state.clone());
+        Ok(state)
     }
 
     fn village_label(&mut self, village: VillageId) -> Result<Option<String>, OfficeError> {
-        Ok(self
-            .tx
-            .optional("SELECT label FROM office_villages WHERE village_id = $1", &[&village.to_string()])?
-            .map(|row| row.get(0)))
+        self.load_villages([village])?;
+        Ok(self.labels.get(&village).cloned().flatten())
     }
 
     fn store_event(&mut self, event: &Event, seq: u64, village: Option<VillageId>) -> Result<(), OfficeError> {
-        let previous = self.tx.optional(
-            "SELECT global_sum FROM office_events WHERE server_seq = $1",
-            &[&to_i64(seq.saturating_sub(1))],
-        )?;
-        let global_before = previous.map_or(0, |row| row.get::<_, i64>(0) as u64);
-        let village_id = village.map(|village| village.to_string());
-        let village_tally = match &village_id {
+        let (_, global_before) = self.head_and_sum()?;
+        let tally = match village {
             Some(id) => {
-                let before = self
-                    .tx
-                    .optional(
-                        "SELECT village_count, village_sum FROM office_events WHERE village_id = $1
-                         ORDER BY server_seq DESC LIMIT 1",
-                        &[id],
-                    )?
-                    .map(|row| ScopeTally { count: row.get::<_, i64>(0) as u64, sum: row.get::<_, i64>(1) as u64 });
-                village_tally_after(before.unwrap_or_default(), event, seq)
+                self.load_villages([id])?;
+                let tally = village_tally_after(self.tallies.get(&id).copied().unwrap_or_default(), event, seq);
+                self.tallies.insert(id, tally);
+                tally
             }
             None => ScopeTally::default(),
         };
-        let body = serde_json::to_string(event).map_err(|err| OfficeError::Internal(err.to_string()))?;
-        let verdict = serde_json::to_string(&event.verdict).map_err(|err| OfficeError::Internal(err.to_string()))?;
-        let event_id = event.event_id.to_string();
-        self.tx.execute(
-            "INSERT INTO office_events (server_seq, event_id, device_id, device_seq, issue_id, village_id, body, verdict,
-                                        village_count, village_sum, global_sum)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &to_i64(seq),
-                &event_id,
-                &event.device_id.to_string(),
-                &to_i64(event.device_seq),
-                &event.issue_id.to_string(),
-                &village_id,
-                &body,
-                &verdict,
-                &(village_tally.count as i64),
-                &(village_tally.sum as i64),
-                &(global_sum_after(global_before, event, seq) as i64),
-            ],
-        )?;
-        for photo in &event.photos {
-            self.tx.execute(
-                "INSERT INTO office_event_photos (hash, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&photo.as_str(), &event_id],
-            )?;
-        }
-        self.head = Some(seq);
+        let global = global_sum_after(global_before, event, seq);
+        self.head = Some((seq, global));
+        self.events.push(PendingEvent { event: event.clone(), village, tally, global });
         Ok(())
     }
 
     fn save_state(&mut self, state: &IssueState) -> Result<(), OfficeError> {
-        let text = serde_json::to_string(state).map_err(|err| OfficeError::Internal(err.to_string()))?;
-        self.tx.execute(
-            "INSERT INTO office_issues (issue_id, village_id, status, state) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (issue_id) DO UPDATE SET village_id = EXCLUDED.village_id, status = EXCLUDED.status,
-                 state = EXCLUDED.state",
-            &[&state.id.to_string(), &state.village_id.to_string(), &state.status.as_str(), &text],
-        )?;
+        self.states.insert(state.id, Some(state.clone()));
+        self.saved.insert(state.id, state.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), OfficeError> {
+        if !self.events.is_empty() {
+            let mut columns = EventColumns::default();
+            let (mut photo_hashes, mut photo_events) = (Vec::new(), Vec::new());
+            for pending in &self.events {
+                columns.push(pending)?;
+                for photo in &pending.event.photos {
+                    photo_hashes.push(photo.as_str().to_string());
+                    photo_events.push(pending.event.event_id.to_string());
+                }
+            }
+            let c = &columns;
+            self.tx.execute(
+                "INSERT INTO office_events (server_seq, event_id, device_id, device_seq, issue_id, village_id, body,
+                                            verdict, village_count, village_sum, global_sum)
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[])",
+                &[
+                    &c.seqs,
+                    &c.ids,
+                    &c.devices,
+                    &c.device_seqs,
+                    &c.issues,
+                    &c.villages,
+                    &c.bodies,
+                    &c.verdicts,
+                    &c.counts,
+                    &c.sums,
+                    &c.globals,
+                ],
+            )?;
+            if !photo_hashes.is_empty() {
+                self.tx.execute(
+                    "INSERT INTO office_event_photos (hash, event_id) SELECT * FROM unnest($1::text[], $2::text[])
+                     ON CONFLICT DO NOTHING",
+                    &[&photo_hashes, &photo_events],
+                )?;
+            }
+            self.events.clear();
+        }
+        if !self.saved.is_empty() {
+            let (mut ids, mut villages, mut statuses, mut texts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for state in self.saved.values() {
+                ids.push(state.id.to_string());
+                villages.push(state.village_id.to_string());
+                statuses.push(state.status.as_str().to_string());
+                texts.push(to_json(state)?);
+            }
+            self.tx.execute(
+                "INSERT INTO office_issues (issue_id, village_id, status, state)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                 ON CONFLICT (issue_id) DO UPDATE SET village_id = EXCLUDED.village_id, status = EXCLUDED.status,
+                     state = EXCLUDED.state",
+                &[&ids, &villages, &statuses, &texts],
+            )?;
+            self.saved.clear();
+        }
         Ok(())
     }
 

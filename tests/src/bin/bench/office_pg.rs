@@ -45,12 +45,21 @@ pub fn run(quick: bool) -> Outcome {
     let dir = tempfile::tempdir()?;
     let per_device = if quick { 20 } else { 100 };
 
-    let sqlite = ingest(&dir.path().join("ingest-sqlite"), None, 1, per_device)?;
-    let pg_url = server.database("ingest_one");
-    let pg_one = ingest(&dir.path().join("ingest-pg-one"), Some(&pg_url), 1, per_device)?;
-    let pg_url = server.database("ingest_two");
-    let pg_two = ingest(&dir.path().join("ingest-pg-two"), Some(&pg_url), 2, per_device)?;
-    let shape = format!("200 devices at once, {per_device} events each in gzip batches of 25, judged and sequenced");
+    // Each configuration runs `reps` times, interleaved so that a noisy stretch of the shared machine hits
+    // all three alike; the median run is reported.
+    let reps = if quick { 1 } else { 3 };
+    let (mut sqlite, mut pg_one, mut pg_two) = (Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..reps {
+        sqlite.push(ingest(&dir.path().join(format!("ingest-sqlite-{rep}")), None, 1, per_device)?);
+        let url = server.database("ingest_one");
+        pg_one.push(ingest(&dir.path().join(format!("ingest-pg-one-{rep}")), Some(&url), 1, per_device)?);
+        let url = server.database("ingest_two");
+        pg_two.push(ingest(&dir.path().join(format!("ingest-pg-two-{rep}")), Some(&url), 2, per_device)?);
+    }
+    let (sqlite, pg_one, pg_two) = (median(sqlite), median(pg_one), median(pg_two));
+    let shape = format!(
+        "200 devices at once, {per_device} events each in gzip batches of 25, judged and sequenced; median of {reps} runs"
+    );
     line(
         "sqlite_ingest_events_per_s",
         sqlite.rate,
@@ -109,6 +118,13 @@ pub fn run(quick: bool) -> Outcome {
 struct Ingest {
     rate: f64,
     p99_ms: f64,
+}
+
+/// The run with the median rate.
+fn median(mut runs: Vec<Ingest>) -> Ingest {
+    runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
 }
 
 /// A fresh office on `database` served by `processes` processes; 200 devices push at once.
@@ -192,7 +208,12 @@ fn ingest(
     let wall = started.elapsed().as_secs_f64();
     let failures = failures.into_inner().unwrap_or_default();
     if let Some(first) = failures.first() {
-        return Err(format!("{} pushes failed on {} ({processes} process(es)), e.g. {first}", failures.len(), office.backend().backend()).into());
+        return Err(format!(
+            "{} pushes failed on {} ({processes} process(es)), e.g. {first}",
+            failures.len(),
+            office.backend().backend()
+        )
+        .into());
     }
     let total = (devices * per_device) as u64;
     let stored = office.backend().head()? - before;
