@@ -78,14 +78,12 @@ pub fn router(office: Arc<Office>) -> Router {
         .route("/pull", get(pull))
         .route("/photos/{hash}", get(download).head(upload_status).patch(upload_chunk))
         .layer(middleware::from_fn(check_protocol));
-    let api = Router::new().route("/healthz", get(healthz)).nest("/v1", v1).with_state(office.clone());
-    // The dashboard reads the office's core ledger, which only the SQLite backend keeps up to date so far.
-    let api = if office.backend().backend() == "sqlite" {
-        api.merge(crate::web::router(office))
-    } else {
-        api.route("/", get(no_dashboard))
-    };
-    api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/v1", v1)
+        .with_state(office.clone())
+        .merge(crate::web::router(office))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(middleware::from_fn(log_request))
 }
 
@@ -99,14 +97,6 @@ pub async fn serve(
     axum::serve(listener, router(office).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-async fn no_dashboard() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "no_dashboard",
-        "this office process serves the sync API from PostgreSQL; the dashboard runs on an office with the SQLite backend",
-    )
 }
 
 async fn log_request(request: Request, next: Next) -> Response {

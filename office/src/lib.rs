@@ -109,6 +109,8 @@ pub struct Office {
     /// Decisions taken in the browser, one at a time (each takes its user's next device_seq).
     decisions: Mutex<()>,
     reports: Mutex<web::data::ReportCache>,
+    /// With PostgreSQL: the reference version the local ledger last took in (one catch-up at a time).
+    follow: Mutex<Option<String>>,
 }
 
 impl Office {
@@ -139,6 +141,7 @@ impl Office {
             pushes: sequencer::PushQueue::default(),
             decisions: Mutex::new(()),
             reports: Mutex::new(web::data::ReportCache::default()),
+            follow: Mutex::new(None),
         }))
     }
 
@@ -170,6 +173,35 @@ impl Office {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    /// With PostgreSQL, brings this process's copy of the ledger (the local SQLite file the dashboard and
+    /// reports read) up to the database: places as last published, then every event numbered since the
+    /// copy's newest. The copy is disposable: deleted, it is rebuilt from the database. Nothing to do with
+    /// SQLite, where the ledger is the database.
+    pub fn catch_up(&self) -> Result<(), OfficeError> {
+        if self.backend.backend() == "sqlite" {
+            return Ok(());
+        }
+        let mut applied = self.follow.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (version, body) = self.backend.reference()?;
+        if applied.as_deref() != Some(version.as_str()) {
+            let data: rectify_core::sync::wire::ReferenceData = serde_json::from_slice(&body)
+                .map_err(|err| OfficeError::Internal(format!("the published places do not read: {err}")))?;
+            self.ledger.apply_reference_data(&data)?;
+            *applied = Some(version);
+        }
+        loop {
+            let after = self.ledger.sequenced_head()?;
+            let page = self.backend.pull(None, after, self.limits.max_pull_events)?;
+            if page.events.is_empty() {
+                return Ok(());
+            }
+            self.ledger.apply_sequenced(&page.events, &page.photos)?;
+            if !page.more {
+                return Ok(());
+            }
+        }
     }
 
     /// Publishes the places imported into the local ledger to the shared database, so that every office

@@ -80,6 +80,9 @@ enum Verb {
         data: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Read this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Office users who log in to the dashboard.
     Users {
@@ -127,6 +130,9 @@ enum Verb {
     Report {
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
         data: PathBuf,
+        /// Report from this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL", global = true)]
+        database: Option<String>,
         #[arg(long, global = true)]
         json: bool,
         #[command(subcommand)]
@@ -153,6 +159,9 @@ enum UsersVerb {
         password_stdin: bool,
         #[arg(long)]
         json: bool,
+        /// Users of this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
     /// Every office user: role, villages, and whether they can log in to the dashboard.
     List {
@@ -160,6 +169,9 @@ enum UsersVerb {
         data: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Users of this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
+        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        database: Option<String>,
     },
 }
 
@@ -221,8 +233,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
     match cli.command {
         Verb::Serve { data, listen, database } => serve(&data, &listen, &Database::from_url(database.as_deref())?),
         Verb::Demo { data, listen, json, seed } => demo::run(data, &listen, json, seed),
-        Verb::Users { verb: UsersVerb::Add { data, name, role, villages, password_stdin, json } } => {
-            let office = Office::open(&data)?;
+        Verb::Users { verb: UsersVerb::Add { data, name, role, villages, password_stdin, json, database } } => {
+            let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().read_line(&mut line).map_err(|err| {
@@ -243,8 +255,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Users { verb: UsersVerb::List { data, json } } => {
-            let users = Office::open(&data)?.users()?;
+        Verb::Users { verb: UsersVerb::List { data, json, database } } => {
+            let users = Office::open_with(&data, &Database::from_url(database.as_deref())?)?.users()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&users).unwrap_or_default());
             } else {
@@ -303,8 +315,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Issues { data, json } => {
-            let issues = Office::open(&data)?.issues()?;
+        Verb::Issues { data, json, database } => {
+            let issues = Office::open_with(&data, &Database::from_url(database.as_deref())?)?.issues()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&issues).unwrap_or_default());
             } else {
@@ -338,8 +350,9 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Report { data, json, verb } => {
-            let office = Office::open(&data)?;
+        Verb::Report { data, json, verb, database } => {
+            let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
+            office.catch_up()?;
             Ok(rectify_core::report::cli::run(office.ledger(), &verb, json)?)
         }
         Verb::Revoke { data, device, database } => {

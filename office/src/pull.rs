@@ -58,6 +58,7 @@ impl Office {
 
     /// Every issue the office holds, by village code then id.
     pub fn issues(&self) -> Result<Vec<IssueRow>, OfficeError> {
+        self.catch_up()?;
         self.store().read(|conn| {
             let mut statement = conn.prepare(
                 "SELECT i.id, coalesce((SELECT code FROM village_codes c WHERE c.village_id = i.village_id

@@ -120,7 +120,17 @@ CREATE TRIGGER office_views_photo_present AFTER UPDATE OF present ON office_phot
     BEGIN UPDATE office_meta SET views_version = views_version + 1; END;
 "#;
 
-const STEPS: &[&str] = &[STEP_1, STEP_2];
+/// Step 3: failed dashboard logins, counted here rather than in one process's memory.
+const STEP_3: &str = r#"
+CREATE TABLE office_login_failures (
+    id     INTEGER PRIMARY KEY,
+    key    TEXT NOT NULL,
+    at_ms  INTEGER NOT NULL
+);
+CREATE INDEX office_login_failures_key ON office_login_failures(key, at_ms);
+"#;
+
+const STEPS: &[&str] = &[STEP_1, STEP_2, STEP_3];
 
 /// Creates or upgrades the office tables; returns the epoch.
 pub fn migrate(tx: &Transaction<'_>, now: &str) -> Result<String, OfficeError> {

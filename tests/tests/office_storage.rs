@@ -26,6 +26,7 @@ use rectify_tests::office::{
     sync, test_clock, token_of, village_codes,
 };
 use rectify_tests::postgres::TestPostgres;
+use rectify_tests::web::WebClient;
 
 #[test]
 fn sqlite_backend_conforms() {
@@ -40,7 +41,7 @@ fn postgres_backend_conforms() {
     let url = server.database("conformance");
     conformance(dir.path(), Some(&url));
     // The schema is versioned: a second process on the same database migrates nothing and agrees.
-    assert_eq!(server.psql(&url, "SELECT max(version) FROM office_schema"), "1");
+    assert_eq!(server.psql(&url, "SELECT string_agg(version::text, ',' ORDER BY version) FROM office_schema"), "1,2");
     assert_eq!(server.psql(&url, "SELECT count(*) FROM office_meta"), "1");
 }
 
@@ -164,6 +165,30 @@ fn field_story(office: &OfficeProcess, dir: &Path) {
     let theirs =
         office.transport().send(&raw_request(&token_of(&secretary_2), Method::Get, &path, Vec::new())).unwrap();
     assert_eq!(theirs.status, 404, "a photo outside the scope is answered like an absent one");
+
+    // The dashboard: an acceptor logs in and accepts secretary 2's strike-off in the browser.
+    let (lat, lon) = point_in(&secretary_2, &codes[1]);
+    let after = field_photo(dir, "after-2.jpg", 12, lat, lon, (640, 480));
+    secretary_2.act(in_2, &Command::StrikeOff { photos: vec![after], note: None }).unwrap();
+    sync(&secretary_2, office).unwrap();
+    let password = web_user(office, "Zhao Web", "acceptor");
+    let mut browser = WebClient::new(&office.url);
+    assert_eq!(browser.log_in("Zhao Web", &password).status, 303);
+    let overview = browser.get("/");
+    assert_eq!(overview.status, 200);
+    assert!(overview.text().contains("Test village 2"), "the overview names the villages");
+    let csrf = browser.csrf(&format!("/issues/{in_2}"));
+    let answer = browser.post_form(&format!("/issues/{in_2}/accept"), &[("csrf", &csrf)]);
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    sync(&inspector, office).unwrap();
+    assert_eq!(inspector.issue(in_2).unwrap().state.status, Status::Accepted, "the browser's decision synced");
+}
+
+/// Adds a dashboard user; returns the generated password.
+fn web_user(office: &OfficeProcess, name: &str, role: &str) -> String {
+    let out = office.admin(&["users", "add"], &["--name", name, "--role", role, "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    value["password"].as_str().unwrap().to_string()
 }
 
 /// Nothing left to push, and every evidence photo confirmed by the office.
@@ -434,4 +459,41 @@ fn postgres_two_processes_lose_nothing_when_one_is_killed() {
     // A device that joins afterwards pulls everything from the survivor, tallies checked.
     let late = enrolled_device(&second, dir.path(), "late", "inspector", &[]);
     assert_eq!(numbered_events(&late), head_of(&second));
+}
+
+/// Two office processes on one database serve one dashboard: a session opened on one works on the other,
+/// failed logins count across both, and each shows what devices pushed through the other.
+#[test]
+fn postgres_dashboard_sessions_and_login_limits_span_processes() {
+    let Some(server) = TestPostgres::start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.database("dashboard");
+    let first = OfficeProcess::start_on(&dir.path().join("office"), 3, Some(&url));
+    let second = first.another();
+    let codes = village_codes(3);
+    let inspector = enrolled_device(&first, dir.path(), "inspector", "inspector", &[]);
+    let issue = report_with_photo(&inspector, dir.path(), &codes[2], 5, (640, 480)).id;
+    sync(&inspector, &first).unwrap();
+
+    let password = web_user(&first, "Admin Web", "admin");
+    let mut on_first = WebClient::new(&first.url);
+    assert_eq!(on_first.log_in("Admin Web", &password).status, 303);
+    let mut on_second = WebClient::new(&second.url);
+    on_second.cookies = on_first.cookies.clone();
+    let page = on_second.get(&format!("/issues/{issue}"));
+    assert_eq!(page.status, 200, "a session opened on one process works on the other: {}", page.text());
+    assert!(page.text().contains("Test village 3"));
+    // Logging out on the second ends the session on the first too.
+    let csrf = on_second.csrf("/");
+    assert_eq!(on_second.post_form("/logout", &[("csrf", &csrf)]).status, 303);
+    let after = on_first.get("/");
+    assert_eq!(after.status, 303, "the ended session still opened a page");
+
+    // Five wrong passwords through the first process lock the name at this address on the second too.
+    for _ in 0..5 {
+        assert_eq!(WebClient::new(&first.url).log_in("Admin Web", "wrong password!").status, 401);
+    }
+    let locked = WebClient::new(&second.url).log_in("Admin Web", &password);
+    assert_eq!(locked.status, 429, "the limit holds across processes");
+    assert!(locked.header("retry-after").is_some());
 }

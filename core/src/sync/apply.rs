@@ -155,6 +155,42 @@ pub(crate) fn pull_page(
     Ok(PageOutcome::Applied { new_events })
 }
 
+/// Events the office already numbered and judged, stored in a read copy of its ledger (no tally, cursor
+/// or device counters: the copy is nobody's device).
+pub(crate) fn sequenced(
+    tx: &rusqlite::Transaction<'_>,
+    events: &[Event],
+    photos: &[crate::sync::wire::PhotoManifest],
+    now: &str,
+) -> Result<u64> {
+    let mut fresh: BTreeMap<IssueId, Vec<&Event>> = BTreeMap::new();
+    let mut new_events = 0;
+    for event in events {
+        if event.server_seq.is_none() {
+            return Err(RectifyError::Sync { reason: format!("event {} has no sequence number", event.event_id) });
+        }
+        match sync::store_pulled(tx, event)? {
+            Pulled::Stored | Pulled::Numbered => {
+                new_events += 1;
+                fresh.entry(event.issue_id).or_default().push(event);
+            }
+            Pulled::Known => {}
+            Pulled::Renumbered => {
+                return Err(RectifyError::Sync {
+                    reason: format!("event {} arrived with another number than the copy holds", event.event_id),
+                });
+            }
+        }
+    }
+    for manifest in photos {
+        photo_transfer::insert_remote(tx, manifest, now)?;
+    }
+    for (issue, arrived) in fresh {
+        fold_arrivals(tx, issue, &arrived)?;
+    }
+    Ok(new_events)
+}
+
 /// Applies newly arrived events to an issue: on top of its state when they all sort after what it has
 /// applied (the common case: a pull in server order), by a full fold otherwise.
 fn fold_arrivals(tx: &rusqlite::Transaction<'_>, issue: IssueId, arrived: &[&Event]) -> Result<()> {

@@ -46,6 +46,34 @@ impl Ledger {
         client::run(self, transport, options, progress)
     }
 
+    /// For an office process that keeps a read copy of a shared office ledger (the PostgreSQL backend):
+    /// stores events the office has already numbered and judged, in server_seq order, and folds their
+    /// issues. Events it holds already are skipped. Returns how many were new.
+    pub fn apply_sequenced(
+        &self,
+        events: &[crate::domain::event::Event],
+        photos: &[wire::PhotoManifest],
+    ) -> Result<u64> {
+        let now = self.now().to_rfc3339();
+        self.store().write(|tx| apply::sequenced(tx, events, photos, &now))
+    }
+
+    /// The newest server_seq this ledger holds.
+    pub fn sequenced_head(&self) -> Result<u64> {
+        self.store().read(|conn| {
+            Ok::<_, RectifyError>(
+                conn.query_row("SELECT coalesce(max(server_seq), 0) FROM events", [], |row| row.get::<_, i64>(0))?
+                    as u64,
+            )
+        })
+    }
+
+    /// For the same read copy: stores the office's places and boundaries as published.
+    pub fn apply_reference_data(&self, data: &wire::ReferenceData) -> Result<()> {
+        let now = self.now().to_rfc3339();
+        self.store().write(|tx| apply::reference(tx, data, &now).map(drop))
+    }
+
     /// The office this device syncs with, if it is enrolled.
     pub fn sync_status(&self) -> Result<Option<SyncStatus>> {
         self.store().read(|conn| {

@@ -66,6 +66,39 @@ pub struct PhotoRow {
     pub path: Option<String>,
     /// The evidence photo this file is (or is the thumbnail of).
     pub photo: String,
+    /// The evidence's manifest as the device announced it (JSON).
+    pub manifest: Option<String>,
+}
+
+/// A dashboard user saved by the admin: a new password, role and villages.
+#[derive(Debug, Clone)]
+pub struct WebUserUpdate<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub village_codes: &'a [String],
+    pub password_hash: String,
+    /// The token hash of the decisions device if one must be created: a token nobody is ever given.
+    pub unusable_token_hash: String,
+    pub now: String,
+}
+
+/// A login session as stored, with its user.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub user_id: String,
+    pub name: String,
+    pub role: String,
+    pub web_device: Option<String>,
+    pub csrf: String,
+    pub expires_at: String,
+    pub villages: Vec<VillageId>,
+}
+
+/// A count of failed logins that an attempt belongs to, and how many it may hold in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginKey {
+    pub key: String,
+    pub limit: usize,
 }
 
 /// A lock held while one photo's upload is being written; released when dropped.
@@ -141,6 +174,56 @@ pub trait OfficeStore: Send + Sync + std::fmt::Debug {
 
     /// Holds off every other writer of this photo's upload, in this process and any other.
     fn lock_upload(&self, hash: &PhotoHash) -> Result<UploadLock, OfficeError>;
+
+    /// The hash of an evidence photo's thumbnail, when the office holds its file.
+    fn thumbnail_of(&self, photo: &str) -> Result<Option<String>, OfficeError>;
+
+    /// A counter bumped whenever places, boundaries or photo files change (what cached views read
+    /// besides events).
+    fn views_version(&self) -> Result<i64, OfficeError>;
+
+    /// Creates or updates a dashboard user, with a decisions device if they have none; ends their sessions.
+    fn save_web_user(&self, user: &WebUserUpdate<'_>) -> Result<(), OfficeError>;
+
+    /// A user's id and password hash (if they may log in), by name.
+    fn password_of(&self, name: &str) -> Result<Option<(String, Option<String>)>, OfficeError>;
+
+    /// Stores a session (by token hash); expired sessions are dropped on the way.
+    fn open_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        now: &str,
+        expires_at: &str,
+    ) -> Result<(), OfficeError>;
+
+    /// The session with this token hash, whose user's decisions device is not revoked.
+    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, OfficeError>;
+
+    fn end_session(&self, token_hash: &str) -> Result<(), OfficeError>;
+
+    fn users(&self) -> Result<Vec<crate::web::auth::UserRow>, OfficeError>;
+
+    /// (user id, name) of every user.
+    fn user_names(&self) -> Result<Vec<(String, String)>, OfficeError>;
+
+    /// Counts a login attempt against every key, unless one of them already holds its limit of failures
+    /// within `window_ms` before `now_ms`: then `Ok(Err(seconds to wait))` and nothing is counted. One
+    /// decision for all office processes.
+    fn login_attempt(&self, keys: &[LoginKey], now_ms: i64, window_ms: i64) -> Result<Result<(), u64>, OfficeError>;
+
+    /// Takes back the newest attempt counted against each key.
+    fn login_forget(&self, keys: &[String]) -> Result<(), OfficeError>;
+
+    /// Forgets every failure counted against `key`.
+    fn login_forgive(&self, key: &str) -> Result<(), OfficeError>;
+}
+
+/// The seconds to wait before the oldest of `count` failures (at `oldest_ms`) leaves the window, when
+/// `count` has reached `limit`.
+pub(crate) fn login_wait(count: usize, limit: usize, oldest_ms: i64, now_ms: i64, window_ms: i64) -> Option<u64> {
+    (count >= limit).then(|| (((oldest_ms + window_ms - now_ms).max(0) as u64).div_ceil(1000)).max(1))
 }
 
 /// An event the office already judged, as stored.

@@ -27,15 +27,17 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
 
 use super::{
-    CredentialKey, Judged, NewEnrollment, OfficeStore, PhotoRow, SequencerTx, StoredPage, UploadLock, global_sum_after,
-    parse_id, push_in, trim_page, village_tally_after,
+    CredentialKey, Judged, LoginKey, NewEnrollment, OfficeStore, PhotoRow, SequencerTx, SessionRow, StoredPage,
+    UploadLock, WebUserUpdate, global_sum_after, login_wait, parse_id, push_in, trim_page, village_tally_after,
 };
+use crate::web::auth::UserRow;
 use crate::{Credential, DeviceRow, OfficeError};
 
 /// Advisory lock keys (first half: the application, second: what it guards).
 const LOCK_SPACE: i32 = 0x5245_4354; // "RECT"
 const SEQUENCER_LOCK: i32 = 1;
 const MIGRATION_LOCK: i32 = 2;
+const LOGIN_LOCK: i32 = 3;
 
 /// Connections one process opens at most.
 const MAX_CONNECTIONS: usize = 16;
@@ -140,6 +142,25 @@ const STEPS: &[&str] = &[
         updated_at  TEXT NOT NULL
     );
     CREATE INDEX office_photos_photo ON office_photos (photo, kind);
+    "#,
+    // 2: what the dashboard keeps: login sessions, failed logins (for the limits every process applies),
+    // and a version of what cached views read besides events.
+    r#"
+    CREATE TABLE office_sessions (
+        token_hash  TEXT PRIMARY KEY,
+        user_id     TEXT NOT NULL REFERENCES office_users(id),
+        csrf        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL
+    );
+    CREATE INDEX office_sessions_user ON office_sessions (user_id);
+    CREATE TABLE office_login_failures (
+        id     BIGSERIAL PRIMARY KEY,
+        key    TEXT NOT NULL,
+        at_ms  BIGINT NOT NULL
+    );
+    CREATE INDEX office_login_failures_key ON office_login_failures (key, at_ms);
+    ALTER TABLE office_meta ADD COLUMN views_version BIGINT NOT NULL DEFAULT 0;
     "#,
 ];
 
@@ -487,6 +508,7 @@ impl OfficeStore for PgStore {
                      published_at = EXCLUDED.published_at",
                 &[&version, &body, &now],
             )?;
+            tx.execute("UPDATE office_meta SET views_version = views_version + 1", &[])?;
             Ok(())
         })
     }
@@ -722,7 +744,7 @@ impl OfficeStore for PgStore {
 
     fn photo(&self, hash: &PhotoHash) -> Result<Option<PhotoRow>, OfficeError> {
         let rows = self.single(
-            "SELECT length, received, present, path, photo FROM office_photos WHERE hash = $1",
+            "SELECT length, received, present, path, photo, manifest FROM office_photos WHERE hash = $1",
             &[&hash.as_str()],
         )?;
         Ok(rows.first().map(|row| PhotoRow {
@@ -731,6 +753,7 @@ impl OfficeStore for PgStore {
             present: row.get(2),
             path: row.get(3),
             photo: row.get(4),
+            manifest: row.get(5),
         }))
     }
 
@@ -744,10 +767,13 @@ impl OfficeStore for PgStore {
         let received = to_i64(received);
         self.write(|tx| {
             match present_at {
-                Some(path) => tx.execute(
-                    "UPDATE office_photos SET received = $2, present = TRUE, path = $3, updated_at = $4 WHERE hash = $1",
-                    &[&hash.as_str(), &received, &path, &now],
-                )?,
+                Some(path) => {
+                    tx.execute("UPDATE office_meta SET views_version = views_version + 1", &[])?;
+                    tx.execute(
+                        "UPDATE office_photos SET received = $2, present = TRUE, path = $3, updated_at = $4 WHERE hash = $1",
+                        &[&hash.as_str(), &received, &path, &now],
+                    )?
+                }
                 None => tx.execute(
                     "UPDATE office_photos SET received = $2, updated_at = $3 WHERE hash = $1",
                     &[&hash.as_str(), &received, &now],
@@ -772,6 +798,183 @@ impl OfficeStore for PgStore {
         let key = hash.as_str().to_string();
         connection.query("SELECT pg_advisory_lock($1, hashtext($2))", &[&LOCK_SPACE, &key])?;
         Ok(Box::new(HeldUpload { connection: Some(connection), key }))
+    }
+
+    fn thumbnail_of(&self, photo: &str) -> Result<Option<String>, OfficeError> {
+        let rows = self.single(
+            "SELECT hash FROM office_photos WHERE photo = $1 AND kind = 'thumbnail' AND present LIMIT 1",
+            &[&photo],
+        )?;
+        Ok(rows.first().map(|row| row.get(0)))
+    }
+
+    fn views_version(&self) -> Result<i64, OfficeError> {
+        let rows = self.single("SELECT views_version FROM office_meta WHERE singleton = 1", &[])?;
+        Ok(rows.first().map_or(0, |row| row.get(0)))
+    }
+
+    fn save_web_user(&self, user: &WebUserUpdate<'_>) -> Result<(), OfficeError> {
+        self.write(|tx| {
+            let mut villages = Vec::new();
+            for code in user.village_codes {
+                let found = tx.optional("SELECT village_id FROM office_village_codes WHERE code = $1", &[&code.trim()])?;
+                let Some(row) = found else {
+                    return Err(OfficeError::invalid(format!(
+                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
+                    )));
+                };
+                villages.push(row.get::<_, String>(0));
+            }
+            let row = tx.one(
+                "INSERT INTO office_users (id, name, role, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role RETURNING id, web_device",
+                &[&UserId::new().to_string(), &user.name, &user.role.as_str(), &user.now],
+            )?;
+            let user_id: String = row.get(0);
+            let device = match row.get::<_, Option<String>>(1) {
+                Some(device) => device,
+                None => {
+                    let device = DeviceId::new().to_string();
+                    tx.execute(
+                        "INSERT INTO office_devices (device_id, user_id, token_hash, enrolled_at) VALUES ($1, $2, $3, $4)",
+                        &[&device, &user_id, &user.unusable_token_hash, &user.now],
+                    )?;
+                    device
+                }
+            };
+            tx.execute(
+                "UPDATE office_users SET password_hash = $2, web_device = $3 WHERE id = $1",
+                &[&user_id, &user.password_hash, &device],
+            )?;
+            tx.execute("DELETE FROM office_user_villages WHERE user_id = $1", &[&user_id])?;
+            for village in &villages {
+                tx.execute(
+                    "INSERT INTO office_user_villages (user_id, village_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&user_id, village],
+                )?;
+            }
+            // A new password ends every session opened with the old one.
+            tx.execute("DELETE FROM office_sessions WHERE user_id = $1", &[&user_id])?;
+            Ok(())
+        })
+    }
+
+    fn password_of(&self, name: &str) -> Result<Option<(String, Option<String>)>, OfficeError> {
+        let rows = self.single("SELECT id, password_hash FROM office_users WHERE name = $1", &[&name])?;
+        Ok(rows.first().map(|row| (row.get(0), row.get(1))))
+    }
+
+    fn open_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        now: &str,
+        expires_at: &str,
+    ) -> Result<(), OfficeError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM office_sessions WHERE expires_at < $1", &[&now])?;
+            tx.execute(
+                "INSERT INTO office_sessions (token_hash, user_id, csrf, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&token_hash, &user_id, &csrf, &now, &expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, OfficeError> {
+        let rows = self.single(
+            "SELECT u.id, u.name, u.role, u.web_device, s.csrf, s.expires_at,
+                    coalesce((SELECT array_agg(v.village_id ORDER BY v.village_id) FROM office_user_villages v
+                              WHERE v.user_id = u.id), '{}')
+             FROM office_sessions s JOIN office_users u ON u.id = s.user_id
+             JOIN office_devices d ON d.device_id = u.web_device AND d.revoked_at IS NULL
+             WHERE s.token_hash = $1",
+            &[&token_hash],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let villages: Vec<String> = row.get(6);
+        Ok(Some(SessionRow {
+            user_id: row.get(0),
+            name: row.get(1),
+            role: row.get(2),
+            web_device: row.get(3),
+            csrf: row.get(4),
+            expires_at: row.get(5),
+            villages: villages.iter().map(|id| parse_id(id)).collect::<Result<_, _>>()?,
+        }))
+    }
+
+    fn end_session(&self, token_hash: &str) -> Result<(), OfficeError> {
+        self.single("DELETE FROM office_sessions WHERE token_hash = $1", &[&token_hash]).map(drop)
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>, OfficeError> {
+        let rows = self.single(
+            "SELECT u.name, u.role, u.password_hash IS NOT NULL, u.created_at, u.web_device,
+                    coalesce((SELECT array_agg(l.label ORDER BY l.label) FROM office_user_villages uv
+                              JOIN office_villages l ON l.village_id = uv.village_id WHERE uv.user_id = u.id), '{}')
+             FROM office_users u ORDER BY u.name",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| UserRow {
+                name: row.get(0),
+                role: row.get(1),
+                can_log_in: row.get(2),
+                created_at: row.get(3),
+                decisions_device: row.get(4),
+                villages: row.get(5),
+            })
+            .collect())
+    }
+
+    fn user_names(&self) -> Result<Vec<(String, String)>, OfficeError> {
+        let rows = self.single("SELECT id, name FROM office_users", &[])?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    fn login_attempt(&self, keys: &[LoginKey], now_ms: i64, window_ms: i64) -> Result<Result<(), u64>, OfficeError> {
+        self.write(|tx| {
+            // One decision at a time across every process, so parallel guesses cannot slip past a limit.
+            tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_SPACE, &LOGIN_LOCK])?;
+            tx.execute("DELETE FROM office_login_failures WHERE at_ms <= $1", &[&(now_ms - window_ms)])?;
+            let mut wait: Option<u64> = None;
+            for key in keys {
+                let row =
+                    tx.one("SELECT count(*), min(at_ms) FROM office_login_failures WHERE key = $1", &[&key.key])?;
+                let (count, oldest): (i64, Option<i64>) = (row.get(0), row.get(1));
+                if let Some(left) = login_wait(count as usize, key.limit, oldest.unwrap_or(now_ms), now_ms, window_ms) {
+                    wait = Some(wait.map_or(left, |other| other.max(left)));
+                }
+            }
+            if let Some(wait) = wait {
+                return Ok(Err(wait));
+            }
+            for key in keys {
+                tx.execute("INSERT INTO office_login_failures (key, at_ms) VALUES ($1, $2)", &[&key.key, &now_ms])?;
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn login_forget(&self, keys: &[String]) -> Result<(), OfficeError> {
+        self.write(|tx| {
+            for key in keys {
+                tx.execute(
+                    "DELETE FROM office_login_failures
+                     WHERE id = (SELECT max(id) FROM office_login_failures WHERE key = $1)",
+                    &[key],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn login_forgive(&self, key: &str) -> Result<(), OfficeError> {
+        self.single("DELETE FROM office_login_failures WHERE key = $1", &[&key]).map(drop)
     }
 }
 

@@ -17,10 +17,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_i
 use sha2::{Digest, Sha256};
 
 use super::{
-    CredentialKey, Judged, NewEnrollment, OfficeStore, PhotoRow, SequencerTx, StoredPage, UploadLock, global_sum_after,
-    parse_id, push_in, trim_page, village_tally_after,
+    CredentialKey, Judged, LoginKey, NewEnrollment, OfficeStore, PhotoRow, SequencerTx, SessionRow, StoredPage,
+    UploadLock, WebUserUpdate, global_sum_after, login_wait, parse_id, push_in, trim_page, village_tally_after,
 };
 use crate::credentials::{set_user_villages, user_villages, village_ids};
+use crate::web::auth::UserRow;
 use crate::{Credential, DeviceRow, OfficeError};
 
 #[derive(Debug)]
@@ -292,7 +293,9 @@ impl OfficeStore for SqliteStore {
     fn photo(&self, hash: &PhotoHash) -> Result<Option<PhotoRow>, OfficeError> {
         self.store().read(|conn| {
             Ok(conn
-                .prepare_cached("SELECT length, received, present, path, photo FROM office_photos WHERE hash = ?1")?
+                .prepare_cached(
+                    "SELECT length, received, present, path, photo, manifest FROM office_photos WHERE hash = ?1",
+                )?
                 .query_row([hash.as_str()], |row| {
                     Ok(PhotoRow {
                         length: row.get::<_, i64>(0)? as u64,
@@ -300,6 +303,7 @@ impl OfficeStore for SqliteStore {
                         present: row.get(2)?,
                         path: row.get(3)?,
                         photo: row.get(4)?,
+                        manifest: row.get(5)?,
                     })
                 })
                 .optional()?)
@@ -346,6 +350,196 @@ impl OfficeStore for SqliteStore {
 
     fn lock_upload(&self, hash: &PhotoHash) -> Result<UploadLock, OfficeError> {
         Ok(self.uploads.hold(hash.as_str()))
+    }
+
+    fn thumbnail_of(&self, photo: &str) -> Result<Option<String>, OfficeError> {
+        self.store().read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT hash FROM office_photos WHERE photo = ?1 AND kind = 'thumbnail' AND present = 1 LIMIT 1",
+                )?
+                .query_row([photo], |row| row.get(0))
+                .optional()?)
+        })
+    }
+
+    fn views_version(&self) -> Result<i64, OfficeError> {
+        self.store().read(|conn| {
+            Ok(conn.query_row("SELECT views_version FROM office_meta WHERE singleton = 1", [], |row| row.get(0))?)
+        })
+    }
+
+    fn save_web_user(&self, user: &WebUserUpdate<'_>) -> Result<(), OfficeError> {
+        self.store().write(|tx| {
+            let villages = village_ids(tx, user.village_codes)?;
+            let existing: Option<(String, Option<String>)> = tx
+                .query_row("SELECT id, web_device FROM office_users WHERE name = ?1", [user.name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            let (user_id, device) = match existing {
+                Some((id, device)) => (id, device),
+                None => (UserId::new().to_string(), None),
+            };
+            let device = match device {
+                Some(device) => device,
+                None => {
+                    let device = DeviceId::new().to_string();
+                    tx.execute(
+                        "INSERT INTO office_users (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (id) DO NOTHING",
+                        params![user_id, user.name, user.role.as_str(), user.now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO office_devices (device_id, user_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![device, user_id, user.unusable_token_hash, user.now],
+                    )?;
+                    device
+                }
+            };
+            tx.execute(
+                "INSERT INTO office_users (id, name, role, created_at, password_hash, web_device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET role = ?3, password_hash = ?5, web_device = ?6",
+                params![user_id, user.name, user.role.as_str(), user.now, user.password_hash, device],
+            )?;
+            set_user_villages(tx, &user_id, &villages)?;
+            // A new password ends every session opened with the old one.
+            tx.execute("DELETE FROM office_sessions WHERE user_id = ?1", [&user_id])?;
+            Ok(())
+        })
+    }
+
+    fn password_of(&self, name: &str) -> Result<Option<(String, Option<String>)>, OfficeError> {
+        self.store().read(|conn| {
+            Ok(conn
+                .query_row("SELECT id, password_hash FROM office_users WHERE name = ?1", [name], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?)
+        })
+    }
+
+    fn open_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        now: &str,
+        expires_at: &str,
+    ) -> Result<(), OfficeError> {
+        self.store().write(|tx| {
+            tx.execute("DELETE FROM office_sessions WHERE expires_at < ?1", [now])?;
+            tx.execute(
+                "INSERT INTO office_sessions (token_hash, user_id, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, user_id, csrf, now, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, OfficeError> {
+        self.store().read(|conn| {
+            let row: Option<(String, String, String, Option<String>, String, String)> = conn
+                .prepare_cached(
+                    "SELECT u.id, u.name, u.role, u.web_device, s.csrf, s.expires_at
+                     FROM office_sessions s JOIN office_users u ON u.id = s.user_id
+                     JOIN office_devices d ON d.device_id = u.web_device AND d.revoked_at IS NULL
+                     WHERE s.token_hash = ?1",
+                )?
+                .query_row([token_hash], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+                })
+                .optional()?;
+            let Some((user_id, name, role, web_device, csrf, expires_at)) = row else { return Ok(None) };
+            let villages = user_villages(conn, &user_id)?;
+            Ok(Some(SessionRow { user_id, name, role, web_device, csrf, expires_at, villages }))
+        })
+    }
+
+    fn end_session(&self, token_hash: &str) -> Result<(), OfficeError> {
+        self.store().write(|tx| {
+            tx.execute("DELETE FROM office_sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>, OfficeError> {
+        self.store().read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT u.name, u.role, u.password_hash IS NOT NULL, u.created_at, u.web_device,
+                        (SELECT group_concat(c.code, ' ') FROM office_user_villages uv
+                         JOIN village_codes c ON c.village_id = uv.village_id
+                          AND c.position = (SELECT max(position) FROM village_codes WHERE village_id = uv.village_id)
+                         WHERE uv.user_id = u.id)
+                 FROM office_users u ORDER BY u.name",
+            )?;
+            let rows = statement.query_map([], |row| {
+                let villages: Option<String> = row.get(5)?;
+                Ok(UserRow {
+                    name: row.get(0)?,
+                    role: row.get(1)?,
+                    can_log_in: row.get(2)?,
+                    created_at: row.get(3)?,
+                    decisions_device: row.get(4)?,
+                    villages: villages.unwrap_or_default().split_whitespace().map(str::to_string).collect(),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn user_names(&self) -> Result<Vec<(String, String)>, OfficeError> {
+        self.store().read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT id, name FROM office_users")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn login_attempt(&self, keys: &[LoginKey], now_ms: i64, window_ms: i64) -> Result<Result<(), u64>, OfficeError> {
+        self.store().write(|tx| {
+            tx.execute("DELETE FROM office_login_failures WHERE at_ms <= ?1", [now_ms - window_ms])?;
+            let mut wait: Option<u64> = None;
+            for key in keys {
+                let (count, oldest): (i64, Option<i64>) = tx
+                    .prepare_cached("SELECT count(*), min(at_ms) FROM office_login_failures WHERE key = ?1")?
+                    .query_row([&key.key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                if let Some(left) = login_wait(count as usize, key.limit, oldest.unwrap_or(now_ms), now_ms, window_ms) {
+                    wait = Some(wait.map_or(left, |other| other.max(left)));
+                }
+            }
+            if let Some(wait) = wait {
+                return Ok(Err(wait));
+            }
+            for key in keys {
+                tx.prepare_cached("INSERT INTO office_login_failures (key, at_ms) VALUES (?1, ?2)")?
+                    .execute(params![key.key, now_ms])?;
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn login_forget(&self, keys: &[String]) -> Result<(), OfficeError> {
+        self.store().write(|tx| {
+            for key in keys {
+                tx.execute(
+                    "DELETE FROM office_login_failures
+                     WHERE id = (SELECT max(id) FROM office_login_failures WHERE key = ?1)",
+                    [key],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn login_forgive(&self, key: &str) -> Result<(), OfficeError> {
+        self.store().write(|tx| {
+            tx.execute("DELETE FROM office_login_failures WHERE key = ?1", [key])?;
+            Ok(())
+        })
     }
 }
 

@@ -3,21 +3,17 @@
 //! hash next to the session's CSRF token. Failed logins are counted per user name and per client address,
 //! and too many in a window lock that name or address out for a while.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use chrono::{DateTime, Duration};
+use chrono::{DateTime, Duration, Utc};
 use rectify_core::domain::role::Role;
 use rectify_core::ids::{DeviceId, UserId, VillageId};
-use rusqlite::{OptionalExtension, params};
 
-use crate::credentials::{
-    checked_user, hash_secret, random_bytes, random_hex, set_user_villages, user_villages, village_ids,
-};
+use crate::backend::{LoginKey, WebUserUpdate};
+use crate::credentials::{checked_user, hash_secret, random_bytes, random_hex};
 use crate::{Credential, Office, OfficeError};
 
 /// How long a login lasts.
@@ -117,47 +113,15 @@ impl Office {
     ) -> Result<(), OfficeError> {
         let name = checked_user(name, role, village_codes)?;
         check_new_password(password)?;
-        let hash = hash_password(password)?;
-        let now = self.now().to_rfc3339();
+        let password_hash = hash_password(password)?;
         // The decisions device holds a token nobody is ever given: it cannot sync, only record.
-        let unusable_token = hash_secret(&random_hex(32)?);
-        self.store().write(|tx| {
-            let villages = village_ids(tx, village_codes)?;
-            let existing: Option<(String, Option<String>)> = tx
-                .query_row("SELECT id, web_device FROM office_users WHERE name = ?1", [name], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .optional()?;
-            let (user_id, device) = match existing {
-                Some((id, device)) => (id, device),
-                None => (UserId::new().to_string(), None),
-            };
-            let device = match device {
-                Some(device) => device,
-                None => {
-                    let device = DeviceId::new().to_string();
-                    tx.execute(
-                        "INSERT INTO office_users (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (id) DO NOTHING",
-                        params![user_id, name, role.as_str(), now],
-                    )?;
-                    tx.execute(
-                        "INSERT INTO office_devices (device_id, user_id, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![device, user_id, unusable_token, now],
-                    )?;
-                    device
-                }
-            };
-            tx.execute(
-                "INSERT INTO office_users (id, name, role, created_at, password_hash, web_device)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET role = ?3, password_hash = ?5, web_device = ?6",
-                params![user_id, name, role.as_str(), now, hash, device],
-            )?;
-            set_user_villages(tx, &user_id, &villages)?;
-            // A new password ends every session opened with the old one.
-            tx.execute("DELETE FROM office_sessions WHERE user_id = ?1", [&user_id])?;
-            Ok::<_, OfficeError>(())
+        self.backend().save_web_user(&WebUserUpdate {
+            name,
+            role,
+            village_codes,
+            password_hash,
+            unusable_token_hash: hash_secret(&random_hex(32)?),
+            now: self.now().to_rfc3339(),
         })
     }
 
@@ -165,12 +129,7 @@ impl Office {
     /// an unknown name is the same as for a wrong password, and takes as long.
     pub fn log_in(&self, name: &str, password: &str) -> Result<String, OfficeError> {
         let refused = || OfficeError::Unauthorised("the user name or the password is wrong".into());
-        let stored: Option<(String, Option<String>)> = self.store().read(|conn| {
-            conn.query_row("SELECT id, password_hash FROM office_users WHERE name = ?1", [name.trim()], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
-        })?;
+        let stored = self.backend().password_of(name.trim())?;
         let Some((user_id, Some(hash))) = stored else {
             // Spend the same effort, so timing does not tell which names exist.
             let _ = password_matches(password, DUMMY_HASH);
@@ -182,21 +141,13 @@ impl Office {
         let token = random_hex(32)?;
         let csrf = random_hex(32)?;
         let now = self.now();
-        self.store().write(|tx| {
-            tx.execute("DELETE FROM office_sessions WHERE expires_at < ?1", [now.to_rfc3339()])?;
-            tx.execute(
-                "INSERT INTO office_sessions (token_hash, user_id, csrf, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    hash_secret(&token),
-                    user_id,
-                    csrf,
-                    now.to_rfc3339(),
-                    (now + Duration::hours(SESSION_HOURS)).to_rfc3339()
-                ],
-            )?;
-            Ok::<_, OfficeError>(())
-        })?;
+        self.backend().open_session(
+            &hash_secret(&token),
+            &user_id,
+            &csrf,
+            &now.to_rfc3339(),
+            &(now + Duration::hours(SESSION_HOURS)).to_rfc3339(),
+        )?;
         Ok(token)
     }
 
@@ -207,67 +158,30 @@ impl Office {
             return Ok(None);
         }
         let now = self.now();
-        self.store().read(|conn| {
-            let row: Option<(String, String, String, Option<String>, String, String)> = conn
-                .prepare_cached(
-                    "SELECT u.id, u.name, u.role, u.web_device, s.csrf, s.expires_at
-                     FROM office_sessions s JOIN office_users u ON u.id = s.user_id
-                     JOIN office_devices d ON d.device_id = u.web_device AND d.revoked_at IS NULL
-                     WHERE s.token_hash = ?1",
-                )?
-                .query_row([hash_secret(token)], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-                })
-                .optional()?;
-            let Some((user, name, role, Some(device), csrf, expires_at)) = row else { return Ok(None) };
-            if DateTime::parse_from_rfc3339(&expires_at).map_or(true, |at| at < now) {
-                return Ok(None);
-            }
-            let villages = user_villages(conn, &user)?;
-            let bad = |text: &str| OfficeError::Internal(format!("bad stored value {text}"));
-            Ok(Some(WebUser {
-                user_id: user.parse().map_err(|_| bad(&user))?,
-                name,
-                role: role.parse().map_err(|_| bad(&role))?,
-                villages,
-                device_id: device.parse().map_err(|_| bad(&device))?,
-                csrf,
-            }))
-        })
+        let Some(row) = self.backend().session(&hash_secret(token))? else { return Ok(None) };
+        let Some(device) = row.web_device else { return Ok(None) };
+        if DateTime::parse_from_rfc3339(&row.expires_at).map_or(true, |at| at < now) {
+            return Ok(None);
+        }
+        let bad = |text: &str| OfficeError::Internal(format!("bad stored value {text}"));
+        Ok(Some(WebUser {
+            user_id: row.user_id.parse().map_err(|_| bad(&row.user_id))?,
+            name: row.name,
+            role: row.role.parse().map_err(|_| bad(&row.role))?,
+            villages: row.villages,
+            device_id: device.parse().map_err(|_| bad(&device))?,
+            csrf: row.csrf,
+        }))
     }
 
     /// Ends a session.
     pub fn log_out(&self, token: &str) -> Result<(), OfficeError> {
-        self.store().write(|tx| {
-            tx.execute("DELETE FROM office_sessions WHERE token_hash = ?1", [hash_secret(token)])?;
-            Ok::<_, OfficeError>(())
-        })
+        self.backend().end_session(&hash_secret(token))
     }
 
     /// Every office user.
     pub fn users(&self) -> Result<Vec<UserRow>, OfficeError> {
-        self.store().read(|conn| {
-            let mut statement = conn.prepare(
-                "SELECT u.name, u.role, u.password_hash IS NOT NULL, u.created_at, u.web_device,
-                        (SELECT group_concat(c.code, ' ') FROM office_user_villages uv
-                         JOIN village_codes c ON c.village_id = uv.village_id
-                          AND c.position = (SELECT max(position) FROM village_codes WHERE village_id = uv.village_id)
-                         WHERE uv.user_id = u.id)
-                 FROM office_users u ORDER BY u.name",
-            )?;
-            let rows = statement.query_map([], |row| {
-                let villages: Option<String> = row.get(5)?;
-                Ok(UserRow {
-                    name: row.get(0)?,
-                    role: row.get(1)?,
-                    can_log_in: row.get(2)?,
-                    created_at: row.get(3)?,
-                    decisions_device: row.get(4)?,
-                    villages: villages.unwrap_or_default().split_whitespace().map(str::to_string).collect(),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.backend().users()
     }
 }
 
@@ -277,18 +191,14 @@ const DUMMY_HASH: &str =
 
 /// Failed logins in a sliding window: per user name from one address, per address, and per user name
 /// from anywhere (a higher limit, so one person guessing cannot lock a colleague out from their own desk).
-#[derive(Debug)]
+/// The counts live in the office's database, so every office process applies the same limits.
+#[derive(Debug, Clone)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
     window: StdDuration,
     per_name_and_address: usize,
     per_address: usize,
     per_name: usize,
 }
-
-/// Keys the limiter holds at most; past it (after forgetting old failures) new names and addresses are
-/// refused for a minute rather than remembered, so a flood of made-up names cannot grow it without end.
-const MAX_KEYS: usize = 10_000;
 
 impl Default for LoginLimiter {
     fn default() -> Self {
@@ -298,12 +208,12 @@ impl Default for LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(window: StdDuration, per_name_and_address: usize, per_address: usize, per_name: usize) -> Self {
-        Self { failures: Mutex::new(HashMap::new()), window, per_name_and_address, per_address, per_name }
+        Self { window, per_name_and_address, per_address, per_name }
     }
 
-    /// (key, limit) for each count an attempt belongs to. IPv6 addresses count per /64, the block one
-    /// household or phone usually holds.
-    fn keys(&self, name: &str, address: Option<IpAddr>) -> [(String, usize); 3] {
+    /// The counts an attempt belongs to. IPv6 addresses count per /64, the block one household or phone
+    /// usually holds.
+    fn keys(&self, name: &str, address: Option<IpAddr>) -> [LoginKey; 3] {
         let address = match address {
             Some(IpAddr::V6(ip)) => {
                 let s = ip.segments();
@@ -314,68 +224,31 @@ impl LoginLimiter {
         };
         let name = name.trim().to_lowercase();
         [
-            (format!("pair:{name}@{address}"), self.per_name_and_address),
-            (format!("addr:{address}"), self.per_address),
-            (format!("name:{name}"), self.per_name),
+            LoginKey { key: format!("pair:{name}@{address}"), limit: self.per_name_and_address },
+            LoginKey { key: format!("addr:{address}"), limit: self.per_address },
+            LoginKey { key: format!("name:{name}"), limit: self.per_name },
         ]
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Instant>>> {
-        self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Starts an attempt: counted as a failure at once (so parallel attempts cannot slip past the limit)
-    /// unless `succeeded` takes it back. `Err(seconds)` to wait when a limit is reached.
-    pub fn begin(&self, name: &str, address: Option<IpAddr>) -> Result<(), u64> {
-        let now = Instant::now();
-        let keys = self.keys(name, address);
-        let mut failures = self.lock();
-        let mut wait = None;
-        for (key, limit) in &keys {
-            let Some(times) = failures.get_mut(key) else { continue };
-            times.retain(|at| now.duration_since(*at) < self.window);
-            if times.len() >= *limit
-                && let Some(oldest) = times.first()
-            {
-                let left = self.window.saturating_sub(now.duration_since(*oldest)).as_secs().max(1);
-                wait = Some(wait.map_or(left, |other: u64| other.max(left)));
-            }
-        }
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        if failures.len() + keys.len() > MAX_KEYS {
-            failures.retain(|_, times| times.last().is_some_and(|at| now.duration_since(*at) < self.window));
-            if failures.len() + keys.len() > MAX_KEYS && keys.iter().any(|(key, _)| !failures.contains_key(key)) {
-                return Err(60);
-            }
-        }
-        for (key, _) in keys {
-            failures.entry(key).or_default().push(now);
-        }
-        Ok(())
+    /// unless `succeeded` takes it back. `Ok(Err(seconds))` to wait when a limit is reached.
+    pub fn begin(&self, office: &Office, name: &str, address: Option<IpAddr>) -> Result<Result<(), u64>, OfficeError> {
+        let now_ms = Utc::now().timestamp_millis();
+        office.backend().login_attempt(&self.keys(name, address), now_ms, self.window.as_millis() as i64)
     }
 
     /// Takes back the attempt `begin` counted, when it was not a failure of the password (the office was
     /// busy, or broke).
-    pub fn forget(&self, name: &str, address: Option<IpAddr>) {
-        let keys = self.keys(name, address);
-        let mut failures = self.lock();
-        for (key, _) in keys {
-            if let Some(times) = failures.get_mut(&key) {
-                times.pop();
-                if times.is_empty() {
-                    failures.remove(&key);
-                }
-            }
-        }
+    pub fn forget(&self, office: &Office, name: &str, address: Option<IpAddr>) -> Result<(), OfficeError> {
+        let keys: Vec<String> = self.keys(name, address).into_iter().map(|key| key.key).collect();
+        office.backend().login_forget(&keys)
     }
 
     /// A right password: this name's failures from this address are forgiven, and the attempt is not one.
-    pub fn succeeded(&self, name: &str, address: Option<IpAddr>) {
-        self.forget(name, address);
-        let [(pair, _), _, _] = self.keys(name, address);
-        self.lock().remove(&pair);
+    pub fn succeeded(&self, office: &Office, name: &str, address: Option<IpAddr>) -> Result<(), OfficeError> {
+        self.forget(office, name, address)?;
+        let [pair, _, _] = self.keys(name, address);
+        office.backend().login_forgive(&pair.key)
     }
 }
 
@@ -399,9 +272,29 @@ mod tests {
         assert!(check_new_password("short").is_err());
     }
 
+    /// A limiter over a fresh office of its own.
+    struct Limits(LoginLimiter, std::sync::Arc<Office>, tempfile::TempDir);
+
+    impl Limits {
+        fn new(per_pair: usize, per_address: usize, per_name: usize) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let office = Office::open(dir.path()).unwrap();
+            Self(LoginLimiter::new(StdDuration::from_secs(60), per_pair, per_address, per_name), office, dir)
+        }
+        fn begin(&self, name: &str, address: Option<IpAddr>) -> Result<(), u64> {
+            self.0.begin(&self.1, name, address).unwrap()
+        }
+        fn succeeded(&self, name: &str, address: Option<IpAddr>) {
+            self.0.succeeded(&self.1, name, address).unwrap()
+        }
+        fn forget(&self, name: &str, address: Option<IpAddr>) {
+            self.0.forget(&self.1, name, address).unwrap()
+        }
+    }
+
     #[test]
     fn the_limiter_locks_a_name_at_an_address_and_forgives_a_success() {
-        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 3, 100, 100);
+        let limiter = Limits::new(3, 100, 100);
         let ip: Option<IpAddr> = "127.0.0.1".parse().ok();
         let other: Option<IpAddr> = "10.0.0.9".parse().ok();
         for _ in 0..3 {
@@ -414,11 +307,13 @@ mod tests {
         limiter.forget("li", ip);
         // A success forgives this name's failures from that address only.
         assert!(limiter.begin("zhao", ip).is_err());
-        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 2, 100);
+        let wait = limiter.begin("zhao", ip).unwrap_err();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let limiter = Limits::new(100, 2, 100);
         assert_eq!(limiter.begin("a", ip), Ok(()));
         assert_eq!(limiter.begin("b", ip), Ok(()));
         assert!(limiter.begin("c", ip).is_err(), "an address trying many names is locked");
-        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 100, 2);
+        let limiter = Limits::new(100, 100, 2);
         assert_eq!(limiter.begin("zhao", ip), Ok(()));
         assert_eq!(limiter.begin("zhao", other), Ok(()));
         assert!(
@@ -427,8 +322,19 @@ mod tests {
         );
         let v6a: Option<IpAddr> = "2001:db8:1:2::5".parse().ok();
         let v6b: Option<IpAddr> = "2001:db8:1:2::6".parse().ok();
-        let limiter = LoginLimiter::new(StdDuration::from_secs(60), 100, 1, 100);
+        let limiter = Limits::new(100, 1, 100);
         assert_eq!(limiter.begin("a", v6a), Ok(()));
         assert!(limiter.begin("b", v6b).is_err(), "one /64 counts as one address");
+    }
+
+    #[test]
+    fn a_second_office_process_sees_the_same_failures() {
+        let limiter = Limits::new(2, 100, 100);
+        let ip: Option<IpAddr> = "127.0.0.1".parse().ok();
+        assert_eq!(limiter.begin("zhao", ip), Ok(()));
+        // Another process on the same data: the limits hold across both.
+        let other = Office::open(limiter.2.path()).unwrap();
+        assert_eq!(limiter.0.begin(&other, "zhao", ip).unwrap(), Ok(()));
+        assert!(limiter.begin("zhao", ip).is_err());
     }
 }

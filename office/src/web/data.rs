@@ -10,7 +10,6 @@ use rectify_core::domain::evidence::EvidenceFlag;
 use rectify_core::domain::photo::PhotoHash;
 use rectify_core::score::Snapshot;
 use rectify_core::sync::wire::PhotoManifest;
-use rusqlite::OptionalExtension;
 
 use crate::{Office, OfficeError};
 
@@ -30,13 +29,9 @@ const MAX_VIEWS: usize = 256;
 
 impl Office {
     fn report_stamp(&self) -> Result<(Stamp, NaiveDate), OfficeError> {
-        let stamp = self.store().read(|conn| {
-            conn.prepare_cached(
-                "SELECT (SELECT coalesce(max(server_seq), 0) FROM office_sequence),
-                        (SELECT views_version FROM office_meta WHERE singleton = 1)",
-            )?
-            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        })?;
+        // With PostgreSQL, the pages read this process's copy of the ledger: bring it up to date first.
+        self.catch_up()?;
+        let stamp = (self.ledger().sequenced_head()? as i64, self.backend().views_version()?);
         let today = Utc::now().with_timezone(&super::pages::district_offset()).date_naive();
         Ok((stamp, today))
     }
@@ -84,36 +79,22 @@ impl Office {
 
     /// (user id, name) of every office user and enrolled person.
     pub(crate) fn user_names(&self) -> Result<Vec<(String, String)>, OfficeError> {
-        Ok(self.store().read(|conn| {
-            conn.prepare_cached("SELECT id, name FROM office_users")?
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?)
+        self.backend().user_names()
     }
 
     /// Whether the office holds the photo's file, and the flags the device raised on it.
     pub(crate) fn photo_facts(&self, hash: &PhotoHash) -> Result<(bool, Vec<EvidenceFlag>), OfficeError> {
-        let row: Option<(bool, Option<String>)> = self.store().read(|conn| {
-            conn.prepare_cached("SELECT present, manifest FROM office_photos WHERE hash = ?1")?
-                .query_row([hash.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })?;
-        let Some((present, manifest)) = row else { return Ok((false, Vec::new())) };
-        let flags = manifest
+        let Some(row) = self.backend().photo(hash)? else { return Ok((false, Vec::new())) };
+        let flags = row
+            .manifest
             .and_then(|text| serde_json::from_str::<PhotoManifest>(&text).ok())
             .map(|manifest| manifest.flags)
             .unwrap_or_default();
-        Ok((present, flags))
+        Ok((row.present, flags))
     }
 
     /// The hash of a photo's thumbnail, when the office holds it.
     pub(crate) fn thumbnail_of(&self, hash: &PhotoHash) -> Result<Option<String>, OfficeError> {
-        Ok(self.store().read(|conn| {
-            conn.prepare_cached(
-                "SELECT hash FROM office_photos WHERE photo = ?1 AND kind = 'thumbnail' AND present = 1 LIMIT 1",
-            )?
-            .query_row([hash.as_str()], |row| row.get(0))
-            .optional()
-        })?)
+        self.backend().thumbnail_of(hash.as_str())
     }
 }

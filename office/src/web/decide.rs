@@ -41,15 +41,9 @@ impl Office {
         };
         // One decision at a time: each takes the next device_seq of the user's decisions device.
         let _turn = self.decisions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (state, acked) = self.store().read(|conn| {
-            let state = issues::load_state(conn, issue)?;
-            let acked: i64 = conn.query_row(
-                "SELECT acked_through FROM office_devices WHERE device_id = ?1",
-                [user.device_id.to_string()],
-                |row| row.get(0),
-            )?;
-            Ok::<_, OfficeError>((state, acked as u64))
-        })?;
+        self.catch_up()?;
+        let state = self.store().read(|conn| issues::load_state(conn, issue))?;
+        let (acked, _) = self.backend().position(user.device_id)?;
         let state = state.ok_or_else(|| OfficeError::NotFound(format!("no issue {issue} at the office")))?;
         // Said before anything is recorded, so a second click or a stale page leaves no refused event behind.
         if state.status != Status::StrikeOffRequested {

@@ -236,7 +236,16 @@ pub(crate) async fn user_of(state: &Shared, headers: &HeaderMap, path: &str) -> 
         return Err(PageError::LogIn { back: path.to_string() });
     };
     let office = state.office.clone();
-    let found = blocking(tr, move || office.session(&token)).await?;
+    // Every page starts here: with PostgreSQL, this process's copy of the ledger is brought up to date on
+    // the way, so the page shows everything committed before it was asked for.
+    let found = blocking(tr, move || {
+        let user = office.session(&token)?;
+        if user.is_some() {
+            office.catch_up()?;
+        }
+        Ok(user)
+    })
+    .await?;
     found.ok_or_else(|| PageError::LogIn { back: path.to_string() })
 }
 
@@ -358,7 +367,10 @@ async fn log_in(
     // The peer's address, when the server was started with connection info (tests may route directly).
     let address = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
     // The attempt counts as failed from the start, so parallel attempts cannot slip past the limit.
-    if let Err(wait) = state.limiter.begin(&name, address) {
+    let begun = limiter(&state, &name, address, |limiter, office, name, address| limiter.begin(office, name, address))
+        .await
+        .map_err(|err| PageError::from_office(tr, err))?;
+    if let Err(wait) = begun {
         let message = if tr.is_en() {
             format!("Too many failed logins. Try again in {} minutes.", wait.div_ceil(60))
         } else {
@@ -371,7 +383,7 @@ async fn log_in(
         return Ok(response);
     }
     let Ok(_permit) = state.password_checks.try_acquire() else {
-        state.limiter.forget(&name, address);
+        forget_attempt(&state, &name, address).await;
         let message =
             if tr.is_en() { "The office is busy. Try again in a moment." } else { "系统繁忙，请稍后再试。" };
         let mut response = login_page(tr, next, Some(message.to_string()), StatusCode::SERVICE_UNAVAILABLE)?;
@@ -386,7 +398,13 @@ async fn log_in(
     let shown: String = name.chars().take(40).filter(|c| !c.is_control()).collect();
     match outcome {
         Ok(token) => {
-            state.limiter.succeeded(&name, address);
+            if let Err(err) = limiter(&state, &name, address, |limiter, office, name, address| {
+                limiter.succeeded(office, name, address)
+            })
+            .await
+            {
+                tracing::warn!(error = %err, "could not forgive the failed logins of a successful one");
+            }
             tracing::info!(user = %shown, "logged in");
             let mut response = Redirect::to(&next).into_response();
             set_cookie(
@@ -404,9 +422,31 @@ async fn log_in(
             login_page(tr, next, Some(wrong()), StatusCode::UNAUTHORIZED)
         }
         Err(err) => {
-            state.limiter.forget(&name, address);
+            forget_attempt(&state, &name, address).await;
             Err(PageError::from_office(tr, err))
         }
+    }
+}
+
+/// Runs a login limiter step on the blocking pool: the counts are in the database.
+async fn limiter<T: Send + 'static>(
+    state: &Shared,
+    name: &str,
+    address: Option<std::net::IpAddr>,
+    step: impl FnOnce(&LoginLimiter, &Office, &str, Option<std::net::IpAddr>) -> Result<T, OfficeError> + Send + 'static,
+) -> Result<T, OfficeError> {
+    let (limiter, office, name) = (state.limiter.clone(), state.office.clone(), name.to_string());
+    tokio::task::spawn_blocking(move || step(&limiter, &office, &name, address))
+        .await
+        .map_err(|err| OfficeError::Internal(format!("the login check failed: {err}")))?
+}
+
+/// Takes back an attempt that was not a wrong password; a failure to do so only costs the user one try.
+async fn forget_attempt(state: &Shared, name: &str, address: Option<std::net::IpAddr>) {
+    if let Err(err) =
+        limiter(state, name, address, |limiter, office, name, address| limiter.forget(office, name, address)).await
+    {
+        tracing::warn!(error = %err, "could not take back a login attempt");
     }
 }
 
