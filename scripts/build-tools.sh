@@ -9,6 +9,9 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 # libjpeg-turbo is built from source: cmake drives it, nasm assembles its x86 SIMD code.
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v nasm >/dev/null 2>&1 || need_apt+=(nasm)
+# The office reaches S3-compatible object storage over TLS with the system's OpenSSL.
+[ -f /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 if [ "${1:-}" = "--for-tests" ]; then
     # The photo tests compare with exiftool; the photo benchmark's anchor is vipsthumbnail.
     command -v exiftool >/dev/null 2>&1 || need_apt+=(libimage-exiftool-perl)
@@ -21,6 +24,8 @@ if [ "${1:-}" = "--for-tests" ]; then
     command -v npm >/dev/null 2>&1 || need_apt+=(npm)
     # The office's PostgreSQL backend is tested on a throwaway cluster (initdb + pg_ctl on loopback).
     compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need_apt+=(postgresql)
+    # Photos in object storage are tested against moto's S3-compatible server, installed from PyPI below.
+    python3 -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 fi
 if ((${#need_apt[@]})); then
     echo "== installing: ${need_apt[*]}"
@@ -28,4 +33,13 @@ if ((${#need_apt[@]})); then
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--for-tests" ]; then
+    moto="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/tools/moto"
+    if [ ! -x "$moto/bin/moto_server" ]; then
+        echo "== installing moto's S3-compatible server (PyPI) into target/tools/moto"
+        rm -rf "$moto"
+        python3 -m venv "$moto"
+        "$moto/bin/pip" install --quiet 'moto[server]==5.2.5'
+    fi
 fi

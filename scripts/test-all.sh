@@ -55,5 +55,6 @@ cargo run --release --locked -p rectify-tests --bin bench -- score --quick >/dev
 # office-pages starts the release rectify-office binary, which building rectify-tests does not build.
 cargo build --release --locked -p rectify-office
 cargo run --release --locked -p rectify-tests --bin bench -- office-pages --quick >/dev/null
+cargo run --release --locked -p rectify-tests --bin bench -- office-pg --quick >/dev/null
 cargo run --release --locked -p rectify-tests --bin bench -- ffi --quick >/dev/null
 echo "all checks passed"

@@ -3,14 +3,13 @@
 //! state machine), serves each device its scope page by page, and keeps the photos. `http` puts this behind
 //! an axum server; `main.rs` is the admin command line.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rectify_core::RectifyError;
 use rectify_core::clock::SystemClock;
 use rectify_core::ledger::Ledger;
-use rectify_core::photo::PhotoStore;
 use rectify_core::store::{OpenMode, Store};
 use rectify_core::sync::wire::Limits;
 
@@ -18,6 +17,7 @@ pub mod backend;
 pub mod credentials;
 pub mod demo;
 pub mod http;
+pub mod photo_files;
 mod photos;
 mod pull;
 mod schema;
@@ -94,17 +94,38 @@ impl Database {
     }
 }
 
+/// Where photo files are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoPlace {
+    /// `photos/` and `uploads/` in the data directory (shared by the processes that serve from it).
+    Folder,
+    /// S3-compatible object storage, `s3://bucket/prefix`.
+    ObjectStorage(String),
+}
+
+impl PhotoPlace {
+    /// `None` or empty is the data directory; anything else must be an `s3://` URL.
+    pub fn from_url(url: Option<&str>) -> Result<Self, OfficeError> {
+        match url.map(str::trim) {
+            None | Some("") => Ok(Self::Folder),
+            Some(url) if url.starts_with("s3://") => Ok(Self::ObjectStorage(url.to_string())),
+            Some(url) => Err(OfficeError::invalid(format!(
+                "--photos takes an s3://bucket/prefix URL (or nothing, for the data directory), not `{url}`"
+            ))),
+        }
+    }
+}
+
 /// One district office: its shared storage (SQLite or PostgreSQL), the photo folders, and a core ledger
 /// in the data directory.
 #[derive(Debug)]
 pub struct Office {
-    dir: PathBuf,
     /// With SQLite, the office's ledger itself; with PostgreSQL, where places are imported before they are
     /// published to the database.
     ledger: Arc<Ledger>,
     backend: Arc<dyn OfficeStore>,
     limits: Limits,
-    photos: PhotoStore,
+    files: Box<dyn photo_files::PhotoFiles>,
     pushes: sequencer::PushQueue,
     /// Decisions taken in the browser, one at a time (each takes its user's next device_seq).
     decisions: Mutex<()>,
@@ -121,6 +142,11 @@ impl Office {
 
     /// Opens the office data directory (photos, uploads, the local ledger) and its shared storage.
     pub fn open_with(dir: &Path, database: &Database) -> Result<Arc<Self>, OfficeError> {
+        Self::open_full(dir, database, &PhotoPlace::Folder)
+    }
+
+    /// Opens the office with its shared storage and its photo files where `photos` says.
+    pub fn open_full(dir: &Path, database: &Database, photos: &PhotoPlace) -> Result<Arc<Self>, OfficeError> {
         std::fs::create_dir_all(dir.join("uploads"))
             .map_err(|err| OfficeError::Internal(format!("cannot create {}: {err}", dir.display())))?;
         let ledger = Arc::new(Ledger::open(&dir.join("office.db"), OpenMode::CreateIfMissing, Arc::new(SystemClock))?);
@@ -132,9 +158,12 @@ impl Office {
             Database::Sqlite => Arc::new(backend::sqlite::SqliteStore::new(ledger.clone(), epoch)),
             Database::Postgres(url) => Arc::new(backend::postgres::PgStore::connect(url)?),
         };
+        let files: Box<dyn photo_files::PhotoFiles> = match photos {
+            PhotoPlace::Folder => Box::new(photo_files::FolderFiles::new(dir)?),
+            PhotoPlace::ObjectStorage(url) => Box::new(photo_files::ObjectFiles::connect(url)?),
+        };
         Ok(Arc::new(Self {
-            dir: dir.to_path_buf(),
-            photos: PhotoStore::new(dir.join("photos")),
+            files,
             ledger,
             backend,
             limits: Limits::default(),
@@ -148,6 +177,11 @@ impl Office {
     /// The office's ledger: villages, events, issue states; the same core the phones run.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
+    }
+
+    /// Where photo files are kept (`folder` or `object storage`).
+    pub fn photo_files(&self) -> &'static str {
+        self.files.kind()
     }
 
     /// The shared storage the sync API runs on.

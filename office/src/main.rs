@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use rectify_core::domain::role::Role;
 use rectify_core::ledger::BoundaryImport;
-use rectify_office::{Database, Office, OfficeError};
+use rectify_office::{Database, Office, OfficeError, PhotoPlace};
 
 #[path = "main/demo.rs"]
 mod demo;
@@ -50,6 +50,11 @@ enum Verb {
         /// SQLite database in --data.
         #[arg(long, env = "RECTIFY_DATABASE_URL")]
         database: Option<String>,
+        /// Keep photo files in S3-compatible object storage, s3://bucket/prefix (credentials, region and
+        /// endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT,
+        /// AWS_ALLOW_HTTP). Default: photos/ in --data.
+        #[arg(long, env = "RECTIFY_PHOTOS_URL")]
+        photos: Option<String>,
     },
     /// Issue a one-time enrollment code for a user's device (printed as the last word on stdout).
     Enroll {
@@ -231,7 +236,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), OfficeError> {
     match cli.command {
-        Verb::Serve { data, listen, database } => serve(&data, &listen, &Database::from_url(database.as_deref())?),
+        Verb::Serve { data, listen, database, photos } => {
+            serve(&data, &listen, &Database::from_url(database.as_deref())?, &PhotoPlace::from_url(photos.as_deref())?)
+        }
         Verb::Demo { data, listen, json, seed } => demo::run(data, &listen, json, seed),
         Verb::Users { verb: UsersVerb::Add { data, name, role, villages, password_stdin, json, database } } => {
             let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
@@ -385,9 +392,9 @@ fn init_logging(default: &str) {
         .init();
 }
 
-fn serve(data: &std::path::Path, listen: &str, database: &Database) -> Result<(), OfficeError> {
+fn serve(data: &std::path::Path, listen: &str, database: &Database, photos: &PhotoPlace) -> Result<(), OfficeError> {
     init_logging("info");
-    let office = Office::open_with(data, database)?;
+    let office = Office::open_full(data, database, photos)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -399,7 +406,7 @@ fn serve(data: &std::path::Path, listen: &str, database: &Database) -> Result<()
         let address = listener.local_addr().map_err(|err| OfficeError::Internal(err.to_string()))?;
         // Scripts and tests read the address from this line.
         println!("listening on http://{address}");
-        tracing::info!(%address, data = %data.display(), epoch = office.epoch(), backend = office.backend().backend(), "office serving");
+        tracing::info!(%address, data = %data.display(), epoch = office.epoch(), backend = office.backend().backend(), photos = office.photo_files(), "office serving");
         rectify_office::http::serve(office, listener, shutdown_signal())
             .await
             .map_err(|err| OfficeError::Internal(format!("the server stopped: {err}")))

@@ -1,12 +1,9 @@
 //! Photo uploads on the office, tus style: a device asks how far an upload is (HEAD), sends the rest in
 //! chunks at that offset, each with its SHA-256; a chunk that does not match is refused whole. A chunk is
-//! on disk (fsync) before the office counts it, and a photo counts as present only when the whole file's
+//! stored durably (`photo_files`: fsync in a folder, a completed PUT in object storage) before the office
+//! counts it, and a photo counts as present only when the whole file's
 //! SHA-256 equals the name it was announced under. Only announced photos (named by a pushed event's
 //! manifest) are taken.
-
-use std::fs;
-use std::io::Write;
-use std::path::PathBuf;
 
 use crate::backend::PhotoRow;
 use crate::{Credential, Office, OfficeError};
@@ -14,21 +11,13 @@ use rectify_core::domain::photo::PhotoHash;
 use rectify_core::sync::wire::UploadStatus;
 
 impl Office {
-    fn part_path(&self, hash: &PhotoHash) -> PathBuf {
-        self.dir.join("uploads").join(format!("{hash}.part"))
-    }
-
     /// Where the upload of `hash` stands. Bytes beyond the counted offset (a chunk cut by a crash before it
     /// was counted) are dropped here.
     pub fn upload_status(&self, hash: &PhotoHash) -> Result<UploadStatus, OfficeError> {
         let _held = self.backend().lock_upload(hash)?;
         let status = self.stored_status(hash)?;
         if !status.present {
-            let part = self.part_path(hash);
-            if fs::metadata(&part).is_ok_and(|meta| meta.len() != status.offset) {
-                let file = fs::OpenOptions::new().write(true).open(&part).map_err(io(&part))?;
-                file.set_len(status.offset).map_err(io(&part))?;
-            }
+            self.files.trim(hash, status.offset)?;
         }
         Ok(status)
     }
@@ -82,29 +71,27 @@ impl Office {
                 "the chunk at byte {offset} does not match its checksum; nothing of it was kept"
             )));
         }
-        let part = self.part_path(hash);
-        let mut file = fs::OpenOptions::new().create(true).append(true).open(&part).map_err(io(&part))?;
-        if file.metadata().map_err(io(&part))?.len() != offset {
-            file.set_len(offset).map_err(io(&part))?;
-        }
-        file.write_all(chunk).and_then(|()| file.sync_data()).map_err(io(&part))?;
+        self.files.append(hash, offset, chunk)?;
         let received = offset + chunk.len() as u64;
         let now = self.now().to_rfc3339();
         if received < length {
             self.backend().set_photo_progress(hash, received, None, &now)?;
             return Ok(UploadStatus { offset: received, length, present: false });
         }
-        let bytes = fs::read(&part).map_err(io(&part))?;
+        let bytes = self.files.assemble(hash, length)?;
         if PhotoHash::of_bytes(&bytes) != *hash {
-            let _ = fs::remove_file(&part);
+            self.files.discard(hash)?;
             self.backend().set_photo_progress(hash, 0, None, &now)?;
             return Err(OfficeError::invalid(format!(
                 "the uploaded file does not hash to {hash}; it was discarded, upload it again from byte 0"
             )));
         }
-        let stored = self.photos.put_bytes(&bytes).map_err(|err| OfficeError::Internal(err.to_string()))?;
-        self.backend().set_photo_progress(hash, length, Some(&stored.relative_path), &now)?;
-        let _ = fs::remove_file(&part);
+        let location = self.files.keep(hash, &bytes)?;
+        self.backend().set_photo_progress(hash, length, Some(&location), &now)?;
+        if let Err(err) = self.files.discard(hash) {
+            // The photo is kept; what is left of its upload is only untidy.
+            tracing::warn!(error = %err, %hash, "could not remove a finished upload");
+        }
         Ok(UploadStatus { offset: length, length, present: true })
     }
 
@@ -120,11 +107,6 @@ impl Office {
         {
             return Err(not_here());
         }
-        let full = self.photos.path_of(&relative);
-        fs::read(&full).map_err(io(&full))
+        self.files.read(&relative)
     }
-}
-
-fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> OfficeError + '_ {
-    move |err| OfficeError::Internal(format!("{}: {err}", path.display()))
 }

@@ -10,8 +10,9 @@ use std::sync::{Condvar, Mutex};
 
 use crate::{Credential, Office, OfficeError};
 
-/// Pushes waiting to be committed. Concurrent pushes share one transaction (group commit): whoever finds no
-/// commit under way runs every waiting push, each in its own savepoint, and commits them with one fsync.
+/// Pushes waiting to be committed. Concurrent pushes share one transaction (group commit): whoever finds
+/// fewer groups under way than the backend takes at once runs the waiting pushes, each in its own
+/// savepoint, and commits them with one fsync.
 #[derive(Debug, Default)]
 pub(crate) struct PushQueue {
     state: Mutex<QueueState>,
@@ -22,7 +23,8 @@ pub(crate) struct PushQueue {
 struct QueueState {
     waiting: Vec<(u64, Credential, PushRequest)>,
     answers: HashMap<u64, Result<PushResponse, OfficeError>>,
-    committing: bool,
+    /// Groups being committed now.
+    committing: usize,
     next_ticket: u64,
 }
 
@@ -42,11 +44,13 @@ impl Office {
             if let Some(answer) = state.answers.remove(&ticket) {
                 return answer;
             }
-            if state.committing {
+            // Another committer may have taken this push already; then its answer is awaited.
+            let still_waiting = state.waiting.iter().any(|(waiting, _, _)| *waiting == ticket);
+            if !still_waiting || state.committing >= self.backend().concurrent_groups() {
                 state = queue.settled.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
                 continue;
             }
-            state.committing = true;
+            state.committing += 1;
             let take = state.waiting.len().min(MAX_GROUP);
             let group: Vec<_> = state.waiting.drain(..take).collect();
             drop(state);
@@ -59,7 +63,7 @@ impl Office {
                 });
             state = lock();
             state.answers.extend(answers);
-            state.committing = false;
+            state.committing -= 1;
             queue.settled.notify_all();
         }
     }

@@ -82,6 +82,7 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 pub mod fuzz;
 pub mod inproc;
 pub mod invariants;
+pub mod objects;
 pub mod office;
 pub mod postgres;
 pub mod web;

@@ -69,6 +69,8 @@ pub struct OfficeProcess {
     pub url: String,
     /// The PostgreSQL database it serves from; `None` for its SQLite file.
     pub database: Option<String>,
+    /// More environment for every `rectify-office` it runs (object storage settings).
+    pub env: Vec<(String, String)>,
     listen: String,
     child: Option<Child>,
 }
@@ -81,10 +83,15 @@ impl OfficeProcess {
 
     /// [`OfficeProcess::start`] on a PostgreSQL database (`Some(url)`) or on SQLite (`None`).
     pub fn start_on(data: &Path, villages: usize, database: Option<&str>) -> Self {
+        Self::start_with(data, villages, database, Vec::new())
+    }
+
+    /// [`OfficeProcess::start_on`] with more environment for every command (e.g. `RECTIFY_PHOTOS_URL`).
+    pub fn start_with(data: &Path, villages: usize, database: Option<&str>, env: Vec<(String, String)>) -> Self {
         std::fs::create_dir_all(data).unwrap_or_else(|err| panic!("{err}"));
         let file = villages_geojson(data.parent().unwrap_or(data), villages);
         let database = database.map(str::to_string);
-        let status = Self::command(&database)
+        let status = Self::command(&database, &env)
             .args(["villages", "import", "--data"])
             .arg(data)
             .arg(&file)
@@ -92,8 +99,14 @@ impl OfficeProcess {
             .status()
             .unwrap_or_else(|err| panic!("cannot run rectify-office: {err}"));
         assert!(status.success(), "village import failed");
-        let mut office =
-            Self { data: data.to_path_buf(), url: String::new(), database, listen: "127.0.0.1:0".into(), child: None };
+        let mut office = Self {
+            data: data.to_path_buf(),
+            url: String::new(),
+            database,
+            env,
+            listen: "127.0.0.1:0".into(),
+            child: None,
+        };
         office.spawn();
         office
     }
@@ -104,6 +117,7 @@ impl OfficeProcess {
             data: self.data.clone(),
             url: String::new(),
             database: self.database.clone(),
+            env: self.env.clone(),
             listen: "127.0.0.1:0".into(),
             child: None,
         };
@@ -113,17 +127,18 @@ impl OfficeProcess {
 
     /// `rectify-office`, told which database to use through the environment (verbs without
     /// `--database` ignore it).
-    fn command(database: &Option<String>) -> Command {
+    fn command(database: &Option<String>, env: &[(String, String)]) -> Command {
         let mut command = Command::new(workspace_bin("rectify-office"));
         match database {
             Some(url) => command.env("RECTIFY_DATABASE_URL", url),
             None => command.env_remove("RECTIFY_DATABASE_URL"),
         };
+        command.env_remove("RECTIFY_PHOTOS_URL").envs(env.iter().map(|(name, value)| (name, value)));
         command
     }
 
     fn spawn(&mut self) {
-        let mut child = Self::command(&self.database)
+        let mut child = Self::command(&self.database, &self.env)
             .args(["serve", "--data"])
             .arg(&self.data)
             .args(["--listen", &self.listen])
@@ -164,7 +179,7 @@ impl OfficeProcess {
 
     /// Runs an admin command (`rectify-office VERB --data DIR ARGS…`), returning stdout.
     pub fn admin(&self, verb: &[&str], args: &[&str]) -> String {
-        let output = Self::command(&self.database)
+        let output = Self::command(&self.database, &self.env)
             .args(verb)
             .arg("--data")
             .arg(&self.data)
@@ -177,7 +192,7 @@ impl OfficeProcess {
 
     /// Runs an admin command that may fail, returning its whole output.
     pub fn admin_output(&self, verb: &[&str], args: &[&str]) -> std::process::Output {
-        Self::command(&self.database)
+        Self::command(&self.database, &self.env)
             .args(verb)
             .arg("--data")
             .arg(&self.data)

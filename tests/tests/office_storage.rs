@@ -21,6 +21,7 @@ use rectify_core::sync::wire::{PushRequest, PushResponse};
 use rectify_core::sync::{HttpRequest, HttpResponse, HttpTransport, Method, Quiet, Transport, TransportError};
 use rectify_office::{Database, Office};
 use rectify_tests::inproc::{Direct, OfficeNode};
+use rectify_tests::objects::TestObjectStore;
 use rectify_tests::office::{
     OfficeProcess, enrolled_device, fast_options, field_photo, point_in, raw_request, record_issues, report_with_photo,
     sync, test_clock, token_of, village_codes,
@@ -45,8 +46,31 @@ fn postgres_backend_conforms() {
     assert_eq!(server.psql(&url, "SELECT count(*) FROM office_meta"), "1");
 }
 
+/// The same suite with photo files in S3-compatible object storage instead of the data directory.
+#[test]
+fn object_storage_for_photos_conforms() {
+    let Some(objects) = TestObjectStore::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    conformance_with(dir.path(), None, photos_on(&objects, "conformance"));
+    let kept = objects.keys("conformance/photos/");
+    assert!(kept.len() >= 4, "evidence and thumbnails are in the bucket: {kept:?}");
+    assert!(objects.keys("conformance/uploads/").is_empty(), "finished uploads leave no chunks behind");
+    assert!(!dir.path().join("office/photos").exists(), "nothing went to the data directory");
+}
+
+/// The environment that puts an office's photos under `prefix` in the test bucket.
+fn photos_on(objects: &TestObjectStore, prefix: &str) -> Vec<(String, String)> {
+    let mut env = objects.env();
+    env.push(("RECTIFY_PHOTOS_URL".to_string(), objects.url(prefix)));
+    env
+}
+
 fn conformance(dir: &Path, database: Option<&str>) {
-    let office = OfficeProcess::start_on(&dir.join("office"), 4, database);
+    conformance_with(dir, database, Vec::new());
+}
+
+fn conformance_with(dir: &Path, database: Option<&str>, env: Vec<(String, String)>) {
+    let office = OfficeProcess::start_with(&dir.join("office"), 4, database, env);
     enrollment_and_tokens(&office, dir);
     field_story(&office, dir);
     exactly_once_under_a_lossy_network(&office, dir);
@@ -390,9 +414,26 @@ impl Transport for Balancer {
 #[test]
 fn postgres_two_processes_lose_nothing_when_one_is_killed() {
     let Some(server) = TestPostgres::start(false) else { return };
+    two_processes_one_killed(&server, Vec::new());
+}
+
+/// The same with photos in object storage: chunks sent to the killed process are finished through the
+/// other one.
+#[test]
+fn postgres_and_object_storage_lose_nothing_when_a_process_is_killed() {
+    let Some(server) = TestPostgres::start(false) else { return };
+    let Some(objects) = TestObjectStore::start() else { return };
+    let photos = two_processes_one_killed(&server, photos_on(&objects, "pair"));
+    let kept = objects.keys("pair/photos/");
+    assert!(kept.len() >= photos, "every evidence photo is in the bucket: {kept:?}");
+    assert!(objects.keys("pair/uploads/").is_empty(), "finished uploads leave no chunks behind");
+}
+
+/// Returns the number of evidence photos the devices took.
+fn two_processes_one_killed(server: &TestPostgres, env: Vec<(String, String)>) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let url = server.database("pair");
-    let mut first = OfficeProcess::start_on(&dir.path().join("office"), 4, Some(&url));
+    let mut first = OfficeProcess::start_with(&dir.path().join("office"), 4, Some(&url), env);
     let second = first.another();
     let codes = village_codes(4);
     const DEVICES: usize = 6;
@@ -459,6 +500,7 @@ fn postgres_two_processes_lose_nothing_when_one_is_killed() {
     // A device that joins afterwards pulls everything from the survivor, tallies checked.
     let late = enrolled_device(&second, dir.path(), "late", "inspector", &[]);
     assert_eq!(numbered_events(&late), head_of(&second));
+    photos
 }
 
 /// Two office processes on one database serve one dashboard: a session opened on one works on the other,

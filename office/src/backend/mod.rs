@@ -138,6 +138,12 @@ pub trait OfficeStore: Send + Sync + std::fmt::Debug {
 
     fn devices(&self) -> Result<Vec<DeviceRow>, OfficeError>;
 
+    /// Push groups one process commits at once. SQLite has one writer; PostgreSQL lets a group prepare
+    /// its transaction while another holds the sequencer lock.
+    fn concurrent_groups(&self) -> usize {
+        1
+    }
+
     /// Judges and stores pushes in one transaction, each in a savepoint: one answer per push, in order.
     /// The error is for the transaction as a whole (nothing of the group was stored).
     fn commit_pushes(

@@ -479,6 +479,10 @@ impl OfficeStore for PgStore {
         &self.epoch
     }
 
+    fn concurrent_groups(&self) -> usize {
+        2
+    }
+
     fn set_epoch(&self, epoch: &str) -> Result<(), OfficeError> {
         self.write(|tx| tx.execute("UPDATE office_meta SET epoch = $1", &[&epoch]).map(drop))
     }
