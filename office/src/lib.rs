@@ -125,6 +125,8 @@ pub struct Office {
     ledger: Arc<Ledger>,
     backend: Arc<dyn OfficeStore>,
     limits: Limits,
+    /// Push groups committed at once; `None` for the backend's default.
+    push_groups: Option<usize>,
     files: Box<dyn photo_files::PhotoFiles>,
     pushes: sequencer::PushQueue,
     /// Decisions taken in the browser, one at a time (each takes its user's next device_seq).
@@ -167,6 +169,7 @@ impl Office {
             ledger,
             backend,
             limits: Limits::default(),
+            push_groups: None,
             pushes: sequencer::PushQueue::default(),
             decisions: Mutex::new(()),
             reports: Mutex::new(web::data::ReportCache::default()),
@@ -199,6 +202,16 @@ impl Office {
 
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+    }
+
+    /// How many push groups this process commits at once (at least 1). Every group in flight on one
+    /// database waits for the same sequencer lock: several processes on one database want fewer each.
+    pub fn set_push_groups(&mut self, groups: usize) {
+        self.push_groups = Some(groups.max(1));
+    }
+
+    pub(crate) fn push_groups(&self) -> usize {
+        self.push_groups.unwrap_or_else(|| self.backend.concurrent_groups())
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
 use rectify_core::domain::role::Role;
 use rectify_core::ledger::BoundaryImport;
@@ -55,6 +57,10 @@ enum Verb {
         /// AWS_ALLOW_HTTP). Default: photos/ in --data.
         #[arg(long, env = "RECTIFY_PHOTOS_URL")]
         photos: Option<String>,
+        /// Push groups this process commits at once (default: 1 on SQLite, 2 on PostgreSQL). All groups on
+        /// one database share its sequencer: with several processes, fewer each.
+        #[arg(long, env = "RECTIFY_PUSH_GROUPS")]
+        push_groups: Option<usize>,
     },
     /// Issue a one-time enrollment code for a user's device (printed as the last word on stdout).
     Enroll {
@@ -236,9 +242,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), OfficeError> {
     match cli.command {
-        Verb::Serve { data, listen, database, photos } => {
-            serve(&data, &listen, &Database::from_url(database.as_deref())?, &PhotoPlace::from_url(photos.as_deref())?)
-        }
+        Verb::Serve { data, listen, database, photos, push_groups } => serve(
+            &data,
+            &listen,
+            &Database::from_url(database.as_deref())?,
+            &PhotoPlace::from_url(photos.as_deref())?,
+            push_groups,
+        ),
         Verb::Demo { data, listen, json, seed } => demo::run(data, &listen, json, seed),
         Verb::Users { verb: UsersVerb::Add { data, name, role, villages, password_stdin, json, database } } => {
             let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
@@ -392,9 +402,20 @@ fn init_logging(default: &str) {
         .init();
 }
 
-fn serve(data: &std::path::Path, listen: &str, database: &Database, photos: &PhotoPlace) -> Result<(), OfficeError> {
+fn serve(
+    data: &std::path::Path,
+    listen: &str,
+    database: &Database,
+    photos: &PhotoPlace,
+    push_groups: Option<usize>,
+) -> Result<(), OfficeError> {
     init_logging("info");
-    let office = Office::open_full(data, database, photos)?;
+    let mut office = Office::open_full(data, database, photos)?;
+    if let Some(groups) = push_groups {
+        Arc::get_mut(&mut office)
+            .ok_or_else(|| OfficeError::Internal("the office is already shared".into()))?
+            .set_push_groups(groups);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -46,7 +46,7 @@ impl Office {
             }
             // Another committer may have taken this push already; then its answer is awaited.
             let still_waiting = state.waiting.iter().any(|(waiting, _, _)| *waiting == ticket);
-            if !still_waiting || state.committing >= self.backend().concurrent_groups() {
+            if !still_waiting || state.committing >= self.push_groups() {
                 state = queue.settled.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
                 continue;
             }

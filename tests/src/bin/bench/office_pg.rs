@@ -48,15 +48,18 @@ pub fn run(quick: bool) -> Outcome {
     // Each configuration runs `reps` times, interleaved so that a noisy stretch of the shared machine hits
     // all three alike; the median run is reported.
     let reps = if quick { 1 } else { 3 };
-    let (mut sqlite, mut pg_one, mut pg_two) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut sqlite, mut pg_one, mut pg_two, mut pg_one_single, mut pg_two_single) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for rep in 0..reps {
-        sqlite.push(ingest(&dir.path().join(format!("ingest-sqlite-{rep}")), None, 1, per_device)?);
-        let url = server.database("ingest_one");
-        pg_one.push(ingest(&dir.path().join(format!("ingest-pg-one-{rep}")), Some(&url), 1, per_device)?);
-        let url = server.database("ingest_two");
-        pg_two.push(ingest(&dir.path().join(format!("ingest-pg-two-{rep}")), Some(&url), 2, per_device)?);
+        let path = |name: &str| dir.path().join(format!("ingest-{name}-{rep}"));
+        sqlite.push(ingest(&path("sqlite"), None, 1, per_device, None)?);
+        pg_one.push(ingest(&path("pg-one"), Some(&server.database("ingest")), 1, per_device, None)?);
+        pg_two.push(ingest(&path("pg-two"), Some(&server.database("ingest")), 2, per_device, None)?);
+        pg_one_single.push(ingest(&path("pg-one-single"), Some(&server.database("ingest")), 1, per_device, Some(1))?);
+        pg_two_single.push(ingest(&path("pg-two-single"), Some(&server.database("ingest")), 2, per_device, Some(1))?);
     }
     let (sqlite, pg_one, pg_two) = (median(sqlite), median(pg_one), median(pg_two));
+    let (pg_one_single, pg_two_single) = (median(pg_one_single), median(pg_two_single));
     let shape = format!(
         "200 devices at once, {per_device} events each in gzip batches of 25, judged and sequenced; median of {reps} runs"
     );
@@ -86,6 +89,26 @@ pub fn run(quick: bool) -> Outcome {
             "{shape}; two office processes on one PostgreSQL, devices split between them; push p99 {:.1} ms; \
              target ratio >= 1.5",
             pg_two.p99_ms
+        ),
+    );
+    line(
+        "pg_one_group_ingest_events_per_s",
+        pg_one_single.rate,
+        "events/s",
+        "sqlite_ingest_events_per_s",
+        sqlite.rate,
+        format!("{shape}; one office process on PostgreSQL committing one push group at a time (--push-groups 1)"),
+    );
+    line(
+        "pg_two_process_one_group_ingest_events_per_s",
+        pg_two_single.rate,
+        "events/s",
+        "pg_one_group_ingest_events_per_s",
+        pg_one_single.rate,
+        format!(
+            "{shape}; two office processes on one PostgreSQL, one push group at a time each (--push-groups 1); \
+             push p99 {:.1} ms",
+            pg_two_single.p99_ms
         ),
     );
 
@@ -133,8 +156,10 @@ fn ingest(
     database: Option<&str>,
     processes: usize,
     per_device: usize,
+    push_groups: Option<usize>,
 ) -> Result<Ingest, Box<dyn std::error::Error>> {
-    let first = OfficeProcess::start_on(data, 20, database);
+    let env = push_groups.map(|groups| ("RECTIFY_PUSH_GROUPS".to_string(), groups.to_string())).into_iter().collect();
+    let first = OfficeProcess::start_with(data, 20, database, env);
     let mut offices = vec![first];
     while offices.len() < processes {
         let another = offices[0].another();
