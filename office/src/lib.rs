@@ -86,10 +86,8 @@ impl Database {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Ok(Self::Postgres(url.to_string()))
             }
-            Some(url) => Err(OfficeError::invalid(format!(
-                "--database takes a postgres://user@host:port/dbname URL, not `{}`",
-                backend::postgres::redact(url)
-            ))),
+            // Not echoed: whatever was typed may hold a password.
+            Some(_) => Err(OfficeError::invalid("--database takes a postgres://user@host:port/dbname URL")),
         }
     }
 }
@@ -207,7 +205,8 @@ impl Office {
     /// How many push groups this process commits at once (at least 1). Every group in flight on one
     /// database waits for the same sequencer lock: several processes on one database want fewer each.
     pub fn set_push_groups(&mut self, groups: usize) {
-        self.push_groups = Some(groups.max(1));
+        // Every group in flight holds a connection while it waits for the sequencer; half the pool at most.
+        self.push_groups = Some(groups.clamp(1, backend::postgres::MAX_CONNECTIONS / 2));
     }
 
     pub(crate) fn push_groups(&self) -> usize {
@@ -231,15 +230,43 @@ impl Office {
             return Ok(());
         }
         let mut applied = self.follow.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (version, body) = self.backend.reference()?;
-        if applied.as_deref() != Some(version.as_str()) {
-            let data: rectify_core::sync::wire::ReferenceData = serde_json::from_slice(&body)
-                .map_err(|err| OfficeError::Internal(format!("the published places do not read: {err}")))?;
-            self.ledger.apply_reference_data(&data)?;
-            *applied = Some(version);
+        // The copy belongs to one epoch of the database: after a restore and `new-epoch`, numbers are
+        // given out again and the copy's no longer match.
+        let copy_epoch: String =
+            self.store().read(|conn| conn.query_row("SELECT epoch FROM office_meta", [], |row| row.get(0)))?;
+        if copy_epoch != self.epoch() {
+            if self.ledger.sequenced_head()? > 0 {
+                return Err(OfficeError::Conflict(format!(
+                    "this process's copy of the ledger (office.db) belongs to epoch {copy_epoch}, the database is \
+                     at epoch {}: stop the process, delete office.db in its data directory (it is rebuilt from \
+                     the database) and start it again",
+                    self.epoch()
+                )));
+            }
+            let epoch = self.epoch().to_string();
+            self.store().write(|tx| tx.execute("UPDATE office_meta SET epoch = ?1", [&epoch]).map(drop))?;
+        }
+        // Nothing published yet is not an error here: there is nothing to copy.
+        match self.backend.reference() {
+            Ok((version, body)) if applied.as_deref() != Some(version.as_str()) => {
+                let data: rectify_core::sync::wire::ReferenceData = serde_json::from_slice(&body)
+                    .map_err(|err| OfficeError::Internal(format!("the published places do not read: {err}")))?;
+                self.ledger.apply_reference_data(&data)?;
+                *applied = Some(version);
+            }
+            Ok(_) | Err(OfficeError::Conflict(_)) => {}
+            Err(err) => return Err(err),
         }
         loop {
             let after = self.ledger.sequenced_head()?;
+            let head = self.backend.head()?;
+            if after > head {
+                return Err(OfficeError::Conflict(format!(
+                    "this process's copy of the ledger reaches server_seq {after}, the database only {head}: the \
+                     database was restored from an older backup. Stop the office processes, delete office.db in \
+                     each data directory (it is rebuilt from the database) and run `rectify-office new-epoch`"
+                )));
+            }
             let page = self.backend.pull(None, after, self.limits.max_pull_events)?;
             if page.events.is_empty() {
                 return Ok(());

@@ -50,7 +50,7 @@ enum Verb {
         listen: String,
         /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
         /// SQLite database in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
         /// Keep photo files in S3-compatible object storage, s3://bucket/prefix (credentials, region and
         /// endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT,
@@ -77,7 +77,7 @@ enum Verb {
         json: bool,
         /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
         /// SQLite database in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
     /// Reference data: villages and their boundaries.
@@ -92,7 +92,7 @@ enum Verb {
         #[arg(long)]
         json: bool,
         /// Read this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
     /// Office users who log in to the dashboard.
@@ -108,7 +108,7 @@ enum Verb {
         json: bool,
         /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
         /// SQLite database in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
     /// Revoke a device's token; its next request is refused.
@@ -119,7 +119,7 @@ enum Verb {
         device: String,
         /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
         /// SQLite database in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
     /// Check the office database page by page (SQLite's integrity check); exits 9 if it is damaged.
@@ -133,7 +133,7 @@ enum Verb {
         data: PathBuf,
         /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
         /// SQLite database in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
     /// Scores, red/black lists, escalations, rates and the weekly bulletin over the office's ledger
@@ -142,7 +142,7 @@ enum Verb {
         #[arg(long, env = "RECTIFY_OFFICE_DATA")]
         data: PathBuf,
         /// Report from this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL", global = true)]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", global = true, hide_env_values = true)]
         database: Option<String>,
         #[arg(long, global = true)]
         json: bool,
@@ -171,7 +171,7 @@ enum UsersVerb {
         #[arg(long)]
         json: bool,
         /// Users of this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
     /// Every office user: role, villages, and whether they can log in to the dashboard.
@@ -181,7 +181,7 @@ enum UsersVerb {
         #[arg(long)]
         json: bool,
         /// Users of this PostgreSQL database (postgres://…) instead of the SQLite one in --data.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
 }
@@ -210,7 +210,7 @@ enum VillagesVerb {
         any_winding: bool,
         /// Also publish the office's places to this PostgreSQL database (postgres://…), for every office
         /// process that serves from it.
-        #[arg(long, env = "RECTIFY_DATABASE_URL")]
+        #[arg(long, env = "RECTIFY_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
 }
@@ -311,6 +311,8 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             verb: VillagesVerb::Import { data, file, code_prop, name_prop, source, streets, any_winding, database },
         } => {
             let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
+            // With PostgreSQL, start from the places already published, so the import adds to them.
+            office.catch_up()?;
             if looks_like_json(&file) {
                 let options =
                     BoundaryImport { code_property: code_prop, name_property: Some(name_prop), any_winding, source };

@@ -128,6 +128,7 @@ CREATE TABLE office_login_failures (
     at_ms  INTEGER NOT NULL
 );
 CREATE INDEX office_login_failures_key ON office_login_failures(key, at_ms);
+CREATE INDEX office_login_failures_at ON office_login_failures(at_ms);
 "#;
 
 const STEPS: &[&str] = &[STEP_1, STEP_2, STEP_3];

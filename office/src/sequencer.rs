@@ -77,7 +77,12 @@ impl Office {
         let tickets: Vec<u64> = group.iter().map(|(ticket, _, _)| *ticket).collect();
         let pushes = group.into_iter().map(|(_, credential, request)| (credential, request)).collect();
         match self.backend().commit_pushes(pushes, &now) {
-            Ok(answers) => tickets.into_iter().zip(answers).collect(),
+            // One answer per ticket, always: a waiter without one would wait forever.
+            Ok(answers) => {
+                let mut answers = answers.into_iter();
+                let missing = || Err(OfficeError::Internal("the storage gave no answer for this push".into()));
+                tickets.into_iter().map(|ticket| (ticket, answers.next().unwrap_or_else(missing))).collect()
+            }
             Err(err) => {
                 let reason = format!("the push could not be committed: {err}");
                 tickets.into_iter().map(|ticket| (ticket, Err(OfficeError::Internal(reason.clone())))).collect()

@@ -113,8 +113,15 @@ impl OfficeProcess {
 
     /// One more office process on the same data and database, on a port of its own.
     pub fn another(&self) -> Self {
+        self.another_in(&self.data)
+    }
+
+    /// One more office process on the same database with a data directory of its own (its own read copy
+    /// of the ledger; photos only where the environment puts them).
+    pub fn another_in(&self, data: &Path) -> Self {
+        std::fs::create_dir_all(data).unwrap_or_else(|err| panic!("{err}"));
         let mut office = Self {
-            data: self.data.clone(),
+            data: data.to_path_buf(),
             url: String::new(),
             database: self.database.clone(),
             env: self.env.clone(),

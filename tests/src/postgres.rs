@@ -129,6 +129,11 @@ impl TestPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Writes out every dirty page now, so that a measurement does not pay for the one before it.
+    pub fn checkpoint(&self) {
+        self.psql(&format!("postgres://postgres@127.0.0.1:{}/postgres", self.port), "CHECKPOINT");
+    }
+
     /// Runs SQL on a database with `psql`, returning what it prints (unaligned, tuples only).
     pub fn psql(&self, url: &str, sql: &str) -> String {
         let path = self.program("psql");

@@ -288,6 +288,7 @@ fn exactly_once_under_a_lossy_network(office: &OfficeProcess, dir: &Path) {
     let answer = office.transport().send(&raw_request(&token, Method::Post, "/v1/push", body)).unwrap();
     assert_eq!(answer.status, 200);
     let answer: PushResponse = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(answer.results.len(), sent.len(), "one answer per event sent again");
     for (event, result) in sent.iter().zip(&answer.results) {
         assert_eq!(result.server_seq, event.server_seq, "a resend keeps its number");
     }
@@ -504,14 +505,15 @@ fn two_processes_one_killed(server: &TestPostgres, env: Vec<(String, String)>) -
 }
 
 /// Two office processes on one database serve one dashboard: a session opened on one works on the other,
-/// failed logins count across both, and each shows what devices pushed through the other.
+/// failed logins count across both, and each shows what devices pushed through the other. The second has a
+/// data directory of its own, so its read copy of the ledger is built from the database alone.
 #[test]
 fn postgres_dashboard_sessions_and_login_limits_span_processes() {
     let Some(server) = TestPostgres::start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = server.database("dashboard");
     let first = OfficeProcess::start_on(&dir.path().join("office"), 3, Some(&url));
-    let second = first.another();
+    let second = first.another_in(&dir.path().join("elsewhere"));
     let codes = village_codes(3);
     let inspector = enrolled_device(&first, dir.path(), "inspector", "inspector", &[]);
     let issue = report_with_photo(&inspector, dir.path(), &codes[2], 5, (640, 480)).id;

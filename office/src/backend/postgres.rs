@@ -38,9 +38,12 @@ const LOCK_SPACE: i32 = 0x5245_4354; // "RECT"
 const SEQUENCER_LOCK: i32 = 1;
 const MIGRATION_LOCK: i32 = 2;
 const LOGIN_LOCK: i32 = 3;
+/// Photo upload locks have a key space of their own (second key: the hash's `hashtext`), so no photo
+/// can share a key with the sequencer.
+const UPLOAD_SPACE: i32 = LOCK_SPACE + 1;
 
 /// Connections one process opens at most.
-const MAX_CONNECTIONS: usize = 16;
+pub const MAX_CONNECTIONS: usize = 16;
 
 /// The schema, step by step; `office_schema` records how far a database is. A step runs in one
 /// transaction, under a lock, so processes starting together migrate once.
@@ -160,13 +163,14 @@ const STEPS: &[&str] = &[
         at_ms  BIGINT NOT NULL
     );
     CREATE INDEX office_login_failures_key ON office_login_failures (key, at_ms);
+    CREATE INDEX office_login_failures_at ON office_login_failures (at_ms);
     ALTER TABLE office_meta ADD COLUMN views_version BIGINT NOT NULL DEFAULT 0;
     "#,
 ];
 
 /// The database URL with any password replaced, for messages and logs.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let mut shown = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
             match credentials.split_once(':') {
@@ -175,7 +179,16 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    };
+    // `?password=…` in the query string.
+    while let Some(start) = shown.find("password=").map(|at| at + "password=".len()) {
+        if shown[start..].starts_with("***") {
+            break;
+        }
+        let end = shown[start..].find(['&', ' ']).map_or(shown.len(), |len| start + len);
+        shown.replace_range(start..end, "***");
     }
+    shown
 }
 
 fn db_error(err: tokio_postgres::Error) -> OfficeError {
@@ -395,6 +408,9 @@ pub struct PgStore {
     epoch: String,
     /// The reference data as last read, by version.
     reference: Mutex<Option<(String, Arc<Vec<u8>>)>>,
+    /// Upload locks held now. Each holds a connection while its upload takes another, so at most half the
+    /// pool may be held this way: the rest keeps every request able to finish.
+    uploads: Arc<(Mutex<usize>, Condvar)>,
 }
 
 impl PgStore {
@@ -411,7 +427,7 @@ impl PgStore {
         let pool =
             Arc::new(Pool { runtime: Some(runtime), config, idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new() });
         let epoch = migrate(&mut pool.take()?)?;
-        Ok(Self { pool, epoch, reference: Mutex::new(None) })
+        Ok(Self { pool, epoch, reference: Mutex::new(None), uploads: Arc::default() })
     }
 
     fn read<T>(&self, work: impl FnOnce(&mut PgTx<'_, '_>) -> Result<T, OfficeError>) -> Result<T, OfficeError> {
@@ -798,10 +814,11 @@ impl OfficeStore for PgStore {
     }
 
     fn lock_upload(&self, hash: &PhotoHash) -> Result<UploadLock, OfficeError> {
+        let permit = UploadPermit::take(&self.uploads);
         let mut connection = self.pool.take()?;
         let key = hash.as_str().to_string();
-        connection.query("SELECT pg_advisory_lock($1, hashtext($2))", &[&LOCK_SPACE, &key])?;
-        Ok(Box::new(HeldUpload { connection: Some(connection), key }))
+        connection.query("SELECT pg_advisory_lock($1, hashtext($2))", &[&UPLOAD_SPACE, &key])?;
+        Ok(Box::new(HeldUpload { connection: Some(connection), key, _permit: permit }))
     }
 
     fn thumbnail_of(&self, photo: &str) -> Result<Option<String>, OfficeError> {
@@ -987,13 +1004,38 @@ impl OfficeStore for PgStore {
 struct HeldUpload {
     connection: Option<Pooled>,
     key: String,
+    _permit: UploadPermit,
+}
+
+/// One of the `MAX_CONNECTIONS / 2` places for a held upload lock; freed when dropped.
+struct UploadPermit(Arc<(Mutex<usize>, Condvar)>);
+
+impl UploadPermit {
+    fn take(places: &Arc<(Mutex<usize>, Condvar)>) -> Self {
+        let (held, freed) = places.as_ref();
+        let mut held = held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while *held >= MAX_CONNECTIONS / 2 {
+            held = freed.wait(held).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        *held += 1;
+        Self(places.clone())
+    }
+}
+
+impl Drop for UploadPermit {
+    fn drop(&mut self) {
+        let (held, freed) = self.0.as_ref();
+        let mut held = held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *held -= 1;
+        freed.notify_one();
+    }
 }
 
 impl Drop for HeldUpload {
     fn drop(&mut self) {
         if let Some(mut connection) = self.connection.take() {
             let pool = connection.pool.clone();
-            let unlocked = connection.query("SELECT pg_advisory_unlock($1, hashtext($2))", &[&LOCK_SPACE, &self.key]);
+            let unlocked = connection.query("SELECT pg_advisory_unlock($1, hashtext($2))", &[&UPLOAD_SPACE, &self.key]);
             if unlocked.is_err() {
                 // A connection whose lock state is unknown does not go back to the pool.
                 connection.conn = None;
@@ -1137,6 +1179,9 @@ impl<'t, 'p, 'c> PgSequencer<'t, 'p, 'c> {
 
     fn forget(&mut self) {
         self.head = None;
+        // Labels and tallies are loaded together: dropping one without the other would let a village's
+        // tally restart from zero.
+        self.labels.clear();
         self.tallies.clear();
         self.states.clear();
         self.stored.clear();
@@ -1158,7 +1203,8 @@ impl<'t, 'p, 'c> PgSequencer<'t, 'p, 'c> {
 
     /// Loads the labels and running tallies of villages not held yet.
     fn load_villages(&mut self, villages: impl IntoIterator<Item = VillageId>) -> Result<(), OfficeError> {
-        let missing: HashSet<VillageId> = villages.into_iter().filter(|id| !self.labels.contains_key(id)).collect();
+        let missing: HashSet<VillageId> =
+            villages.into_iter().filter(|id| !self.labels.contains_key(id) || !self.tallies.contains_key(id)).collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -1414,5 +1460,20 @@ impl SequencerTx for PgSequencer<'_, '_, '_> {
             &[&device.to_string(), &to_i64(acked), &now],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(redact("postgres://rectify:s3cret@db:5432/district"), "postgres://rectify:***@db:5432/district");
+        assert_eq!(redact("postgres://rectify@db/district"), "postgres://rectify@db/district");
+        assert_eq!(
+            redact("postgres://db/district?user=r&password=s3cret&sslmode=disable"),
+            "postgres://db/district?user=r&password=***&sslmode=disable"
+        );
     }
 }
