@@ -96,7 +96,8 @@ impl TestPostgres {
         if self.bin.as_os_str().is_empty() { PathBuf::from(name) } else { self.bin.join(name) }
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of the server's programs, run as the server's user, in its folder.
+    fn as_server(&self, program: &str) -> Command {
         let path = self.program(program);
         let mut command = match &self.as_user {
             Some(user) => {
@@ -106,9 +107,15 @@ impl TestPostgres {
             }
             None => Command::new(&path),
         };
-        let output = command
+        command.current_dir(self.root.path());
+        command
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.program(program);
+        let output = self
+            .as_server(program)
             .args(args)
-            .current_dir(self.root.path())
             .output()
             .unwrap_or_else(|err| panic!("cannot run {}: {err}", path.display()));
         assert!(
@@ -149,19 +156,10 @@ impl TestPostgres {
 impl Drop for TestPostgres {
     fn drop(&mut self) {
         let data = self.root.path().join("data");
-        let path = self.program("pg_ctl");
-        let mut command = match &self.as_user {
-            Some(user) => {
-                let mut command = Command::new("runuser");
-                command.args(["-u", user, "--"]).arg(&path);
-                command
-            }
-            None => Command::new(&path),
-        };
-        let _ = command
+        let _ = self
+            .as_server("pg_ctl")
             .args(["stop", "-m", "immediate", "-D"])
             .arg(&data)
-            .current_dir(self.root.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
