@@ -416,8 +416,13 @@ pub struct PgStore {
 impl PgStore {
     /// Connects, and migrates the database to this build's schema.
     pub fn connect(url: &str) -> Result<Self, OfficeError> {
-        let config = Config::from_str(url)
+        let mut config = Config::from_str(url)
             .map_err(|err| OfficeError::invalid(format!("cannot read the database URL {}: {err}", redact(url))))?;
+        // Statements are prepared once per connection and run for its whole life. A generic plan that
+        // PostgreSQL settles on while a table is still nearly empty (a sequential scan of `office_events`)
+        // would then stay in use as the table grows: every execution is planned for its values instead.
+        let options = format!("{} -c plan_cache_mode=force_custom_plan", config.get_options().unwrap_or_default());
+        config.options(options.trim());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("rectify-pg")
