@@ -491,6 +491,33 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// The villages' ids by code, as published; a code the office does not know is refused.
+fn village_ids(tx: &PgTx<'_, '_>, codes: &[String]) -> Result<Vec<String>, OfficeError> {
+    codes
+        .iter()
+        .map(|code| {
+            let found = tx.optional("SELECT village_id FROM office_village_codes WHERE code = $1", &[&code.trim()])?;
+            found.map(|row| row.get::<_, String>(0)).ok_or_else(|| {
+                OfficeError::invalid(format!(
+                    "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Replaces the villages a user answers for.
+fn set_user_villages(tx: &PgTx<'_, '_>, user_id: &str, villages: &[String]) -> Result<(), OfficeError> {
+    tx.execute("DELETE FROM office_user_villages WHERE user_id = $1", &[&user_id])?;
+    for village in villages {
+        tx.execute(
+            "INSERT INTO office_user_villages (user_id, village_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&user_id, village],
+        )?;
+    }
+    Ok(())
+}
+
 impl OfficeStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgresql"
@@ -540,19 +567,7 @@ impl OfficeStore for PgStore {
 
     fn add_enrollment(&self, new: &NewEnrollment<'_>) -> Result<(), OfficeError> {
         self.write(|tx| {
-            let mut villages = Vec::with_capacity(new.village_codes.len());
-            for code in new.village_codes {
-                let found = tx.optional(
-                    "SELECT village_id FROM office_village_codes WHERE code = $1",
-                    &[&code.trim()],
-                )?;
-                let Some(row) = found else {
-                    return Err(OfficeError::invalid(format!(
-                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
-                    )));
-                };
-                villages.push(row.get::<_, String>(0));
-            }
+            let villages = village_ids(tx, new.village_codes)?;
             let user_id: String = tx
                 .one(
                     "INSERT INTO office_users (id, name, role, created_at) VALUES ($1, $2, $3, $4)
@@ -560,13 +575,7 @@ impl OfficeStore for PgStore {
                     &[&UserId::new().to_string(), &new.user, &new.role.as_str(), &new.now.to_rfc3339()],
                 )?
                 .get(0);
-            tx.execute("DELETE FROM office_user_villages WHERE user_id = $1", &[&user_id])?;
-            for village in &villages {
-                tx.execute(
-                    "INSERT INTO office_user_villages (user_id, village_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&user_id, village],
-                )?;
-            }
+            set_user_villages(tx, &user_id, &villages)?;
             tx.execute(
                 "INSERT INTO office_enrollments (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
                 &[&new.code_hash, &user_id, &new.now.to_rfc3339(), &new.expires.to_rfc3339()],
@@ -841,16 +850,7 @@ impl OfficeStore for PgStore {
 
     fn save_web_user(&self, user: &WebUserUpdate<'_>) -> Result<(), OfficeError> {
         self.write(|tx| {
-            let mut villages = Vec::new();
-            for code in user.village_codes {
-                let found = tx.optional("SELECT village_id FROM office_village_codes WHERE code = $1", &[&code.trim()])?;
-                let Some(row) = found else {
-                    return Err(OfficeError::invalid(format!(
-                        "no village with code {code} at the office: import villages first (`rectify-office villages import`)"
-                    )));
-                };
-                villages.push(row.get::<_, String>(0));
-            }
+            let villages = village_ids(tx, user.village_codes)?;
             let row = tx.one(
                 "INSERT INTO office_users (id, name, role, created_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role RETURNING id, web_device",
@@ -872,13 +872,7 @@ impl OfficeStore for PgStore {
                 "UPDATE office_users SET password_hash = $2, web_device = $3 WHERE id = $1",
                 &[&user_id, &user.password_hash, &device],
             )?;
-            tx.execute("DELETE FROM office_user_villages WHERE user_id = $1", &[&user_id])?;
-            for village in &villages {
-                tx.execute(
-                    "INSERT INTO office_user_villages (user_id, village_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&user_id, village],
-                )?;
-            }
+            set_user_villages(tx, &user_id, &villages)?;
             // A new password ends every session opened with the old one.
             tx.execute("DELETE FROM office_sessions WHERE user_id = $1", &[&user_id])?;
             Ok(())
