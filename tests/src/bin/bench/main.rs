@@ -19,6 +19,7 @@ use serde_json::json;
 
 #[cfg(feature = "ffi")]
 mod ffi;
+mod fleet;
 mod geo;
 mod office_pages;
 mod office_pg;

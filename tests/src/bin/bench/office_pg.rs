@@ -13,13 +13,12 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use rectify_core::domain::event::{Event, Verdict};
 use rectify_core::domain::role::Role;
 use rectify_core::ids::{DeviceId, VillageId};
-use rectify_core::sync::wire::{Cursor, PROTOCOL_HEADER, PushRequest, ScopeTally, event_digest, gzip};
+use rectify_core::sync::wire::{Cursor, PROTOCOL_HEADER, ScopeTally, event_digest};
 use rectify_core::sync::{HttpRequest, HttpTransport, Method, Transport};
 use rectify_office::{Database, Office};
 use rectify_tests::office::OfficeProcess;
@@ -187,85 +186,16 @@ fn ingest(
     let office = Office::open_with(data, &Database::from_url(database)?)?;
     let village: VillageId = office.ledger().villages()?.first().map(|view| view.village.id).ok_or("no village")?;
     let devices = 200;
-    let batch = 25;
-    let mut fleet = Vec::new();
-    for n in 0..devices {
-        let code = office.issue_enrollment(&format!("field-{n}"), Role::Inspector, &[])?;
-        let device = DeviceId::new();
-        let (token, credential) = office.enroll(&code, device)?;
-        let now = chrono::Utc::now().fixed_offset();
-        let mut events = Vec::with_capacity(per_device);
-        while events.len() < per_device {
-            let count = (per_device - events.len()).min(5) as u64;
-            events.extend(crate::issue_events(
-                device,
-                credential.user_id,
-                village,
-                events.len() as u64 + 1,
-                count,
-                now,
-            ));
-        }
-        let bodies: Vec<Vec<u8>> = events
-            .chunks(batch)
-            .map(|chunk| {
-                gzip(
-                    &serde_json::to_vec(&PushRequest { events: chunk.to_vec(), photos: Vec::new() })
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
-        fleet.push((token, bodies, offices[n % offices.len()].url.clone()));
-    }
+    let urls: Vec<String> = offices.iter().map(|office| office.url.clone()).collect();
+    let fleet = crate::fleet::enroll(&office, &urls, devices, per_device, 25, village)?;
     let before = office.backend().head()?;
-    let latencies = Mutex::new(Vec::new());
-    let failures = Mutex::new(Vec::new());
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for (token, bodies, url) in &fleet {
-            let (latencies, failures) = (&latencies, &failures);
-            scope.spawn(move || {
-                let transport = HttpTransport::new(url);
-                for body in bodies {
-                    let request = HttpRequest::new(Method::Post, "/v1/push")
-                        .header(PROTOCOL_HEADER, "1")
-                        .header("authorization", format!("Bearer {token}"))
-                        .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
-                        .body(body.clone());
-                    let sent = Instant::now();
-                    match transport.send(&request) {
-                        Ok(response) if response.status == 200 => {
-                            latencies.lock().unwrap_or_else(|p| p.into_inner()).push(sent.elapsed().as_secs_f64() * 1e3)
-                        }
-                        Ok(response) => failures.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
-                            "{}: {}",
-                            response.status,
-                            String::from_utf8_lossy(&response.body)
-                        )),
-                        Err(err) => failures.lock().unwrap_or_else(|p| p.into_inner()).push(err.to_string()),
-                    }
-                }
-            });
-        }
-    });
-    let wall = started.elapsed().as_secs_f64();
-    let failures = failures.into_inner().unwrap_or_default();
-    if let Some(first) = failures.first() {
-        return Err(format!(
-            "{} pushes failed on {} ({processes} process(es)), e.g. {first}",
-            failures.len(),
-            office.backend().backend()
-        )
-        .into());
-    }
+    let (latencies, wall) = crate::fleet::push_all(&fleet)
+        .map_err(|err| format!("{err} (on {}, {processes} process(es))", office.backend().backend()))?;
     let total = (devices * per_device) as u64;
     let stored = office.backend().head()? - before;
     if stored != total {
         return Err(format!("the office sequenced {stored} of {total} events").into());
     }
-    let mut latencies = latencies.into_inner().unwrap_or_default();
-    latencies.sort_by(f64::total_cmp);
     Ok(Ingest { rate: total as f64 / wall, p99_ms: crate::percentile(&latencies, 0.99), runs: String::new() })
 }
 

@@ -3,17 +3,16 @@
 //! once. The anchor is a raw SQLite bulk insert of the same events into a table shaped like `events`, on
 //! the same disk, in the same run.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rectify_core::clock::SystemClock;
 use rectify_core::domain::event::Event;
 use rectify_core::domain::role::Role;
-use rectify_core::ids::{DeviceId, VillageId};
+use rectify_core::ids::VillageId;
 use rectify_core::ledger::{Command, Ledger, NewReport};
 use rectify_core::store::OpenMode;
-use rectify_core::sync::wire::{PROTOCOL_HEADER, PushRequest, gzip};
-use rectify_core::sync::{HttpRequest, HttpTransport, Method, Quiet, SyncOptions, Transport};
+use rectify_core::sync::{HttpTransport, Quiet, SyncOptions};
 use rectify_office::Office;
 use serde_json::json;
 
@@ -234,72 +233,9 @@ fn ingest(served: &Served, per_device: usize, anchor: f64, anchor_name: &str) ->
         let villages = served.office.ledger().villages()?;
         villages.first().map(|view| view.village.id).ok_or("no village")?
     };
-    let mut fleet = Vec::new();
-    for n in 0..devices {
-        let code = served.office.issue_enrollment(&format!("field-{n}"), Role::Inspector, &[])?;
-        let device = DeviceId::new();
-        let (token, credential) = served.office.enroll(&code, device)?;
-        let now = chrono::Utc::now().fixed_offset();
-        let mut events = Vec::with_capacity(per_device);
-        while events.len() < per_device {
-            let count = (per_device - events.len()).min(5) as u64;
-            events.extend(crate::issue_events(
-                device,
-                credential.user_id,
-                village,
-                events.len() as u64 + 1,
-                count,
-                now,
-            ));
-        }
-        let bodies: Vec<Vec<u8>> = events
-            .chunks(batch)
-            .map(|chunk| {
-                gzip(
-                    &serde_json::to_vec(&PushRequest { events: chunk.to_vec(), photos: Vec::new() })
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
-        fleet.push((token, bodies));
-    }
-    let latencies = Mutex::new(Vec::new());
-    let failures = Mutex::new(Vec::new());
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for (token, bodies) in &fleet {
-            let (latencies, failures, url) = (&latencies, &failures, &served.url);
-            scope.spawn(move || {
-                let transport = HttpTransport::new(url);
-                for body in bodies {
-                    let request = HttpRequest::new(Method::Post, "/v1/push")
-                        .header(PROTOCOL_HEADER, "1")
-                        .header("authorization", format!("Bearer {token}"))
-                        .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
-                        .body(body.clone());
-                    let sent = Instant::now();
-                    match transport.send(&request) {
-                        Ok(response) if response.status == 200 => {
-                            latencies
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(sent.elapsed().as_secs_f64() * 1000.0);
-                        }
-                        Ok(response) => {
-                            failures.lock().unwrap_or_else(|p| p.into_inner()).push(response.status.to_string())
-                        }
-                        Err(err) => failures.lock().unwrap_or_else(|p| p.into_inner()).push(err.to_string()),
-                    }
-                }
-            });
-        }
-    });
-    let wall = started.elapsed().as_secs_f64();
-    let failures = failures.into_inner().unwrap_or_default();
-    if !failures.is_empty() {
-        return Err(format!("{} pushes failed, e.g. {}", failures.len(), failures[0]).into());
-    }
+    let fleet =
+        crate::fleet::enroll(&served.office, std::slice::from_ref(&served.url), devices, per_device, batch, village)?;
+    let (latencies, wall) = crate::fleet::push_all(&fleet)?;
     let total = devices * per_device;
     let stored: i64 = served.office.ledger().store().read(|conn| {
         conn.query_row("SELECT count(*) FROM events WHERE device_id IN (SELECT device_id FROM office_devices d JOIN office_users u ON u.id = d.user_id WHERE u.name LIKE 'field-%')", [], |row| row.get(0))
@@ -307,8 +243,6 @@ fn ingest(served: &Served, per_device: usize, anchor: f64, anchor_name: &str) ->
     if stored as usize != total {
         return Err(format!("the office stored {stored} of {total} events").into());
     }
-    let mut latencies = latencies.into_inner().unwrap_or_default();
-    latencies.sort_by(f64::total_cmp);
     let pick = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
     let rate = total as f64 / wall;
     line(
