@@ -28,9 +28,9 @@ type Stamp = (i64, i64);
 const MAX_VIEWS: usize = 256;
 
 impl Office {
+    /// The state the cached views stand for. With PostgreSQL this is the state of the process's copy of the
+    /// ledger, which every page brings up to date before it reads anything (`user_of` calls `catch_up`).
     fn report_stamp(&self) -> Result<(Stamp, NaiveDate), OfficeError> {
-        // With PostgreSQL, the pages read this process's copy of the ledger: bring it up to date first.
-        self.catch_up()?;
         let stamp = (self.ledger().sequenced_head()? as i64, self.backend().views_version()?);
         let today = Utc::now().with_timezone(&super::pages::district_offset()).date_naive();
         Ok((stamp, today))
@@ -50,7 +50,8 @@ impl Office {
         Ok((cache, stamp))
     }
 
-    /// The scoring snapshot of the office's ledger, read once per state of the ledger.
+    /// The scoring snapshot of the office's ledger, read once per state of the ledger. With PostgreSQL, of
+    /// the process's copy as it stands: call `catch_up` first (every page does).
     pub fn report_snapshot(&self) -> Result<Arc<Snapshot>, OfficeError> {
         self.cached("snapshot", || Ok(self.ledger().scoring_snapshot()?))
     }
