@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the foreign-language binding tests need on a fresh Debian 12 machine, when it is missing:
-#   - JNA and JUnit 5 from Debian, and Kotlin 2.x from the npm package kotlin-compiler (Debian's kotlin
+#   - JNA, JUnit 5 and OkHttp from Debian, and Kotlin 2.x from the npm package kotlin-compiler (Debian's kotlin
 #     1.3 cannot compile uniffi's output);
 #   - Swift for Linux: bookworm has none, so a minimal Debian trixie chroot with swiftlang in it.
 # Everything lands under $RECTIFY_TOOLS (default /opt/rectify-tools) and is reused on the next run.
@@ -14,6 +14,8 @@ sudo_cmd=""
 need_apt=()
 [ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)
 [ -f /usr/share/java/junit-platform-console-standalone.jar ] || need_apt+=(junit5)
+# OkHttp 3 and okio 1 (Java): what the Android library's OkHttp transport is compiled and tested against.
+[ -f /usr/share/java/okhttp.jar ] || need_apt+=(libokhttp-java)
 command -v debootstrap >/dev/null 2>&1 || need_apt+=(debootstrap)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jdk-headless)

@@ -29,7 +29,10 @@ if ((build)); then
     cargo build "${flag[@]}" --locked -p rectify-ffi -p uniffi-bindgen >&2
 fi
 target_dir="${CARGO_TARGET_DIR:-target}"
-library="$target_dir/$profile/librectify_ffi.so"
+# macOS developers (building the Android or iOS shell) get a .dylib; Linux a .so.
+suffix=so
+[ "$(uname -s)" = Darwin ] && suffix=dylib
+library="$target_dir/$profile/librectify_ffi.$suffix"
 bindgen="$target_dir/$profile/uniffi-bindgen"
 for needed in "$library" "$bindgen"; do
     [ -f "$needed" ] || { echo "$needed is missing: run without --no-build" >&2; exit 1; }

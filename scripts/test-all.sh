@@ -14,7 +14,7 @@ if [ "${free_kib:-0}" -lt $((10 * 1024 * 1024)) ]; then
 fi
 
 ./scripts/build-tools.sh --for-tests
-# Kotlin 2.x, JNA, JUnit 5 and a Debian trixie chroot with Swift, for the binding tests.
+# Kotlin 2.x, JNA, JUnit 5, OkHttp and a Debian trixie chroot with Swift, for the binding and shell tests.
 ./scripts/binding-tools.sh
 
 if [ -d ../shared/data ]; then
@@ -33,7 +33,7 @@ echo "== cargo test"
 # The tools were installed above, so a test that compares with one must not skip for lack of it.
 RECTIFY_REQUIRE_TOOLS=1 cargo test --workspace --locked
 
-echo "== the bindings in Python, Kotlin (JVM) and Swift (Linux), each against a real office on loopback"
+echo "== the bindings in Python, Kotlin (JVM) and Swift (Linux), and the Android and iOS shell libraries, each against a real office on loopback"
 ./scripts/test-bindings.sh
 
 echo "== the dashboard in a real browser (Playwright driving Debian's chromium)"

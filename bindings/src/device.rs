@@ -306,6 +306,33 @@ impl Device {
         })
     }
 
+    /// The problem types an inspector can choose from, task by task, in the catalogue's order.
+    pub fn categories(&self) -> Vec<ProblemCategory> {
+        let catalogue = self.ledger.catalogue();
+        catalogue
+            .tasks
+            .iter()
+            .filter(|task| !task.village_flag)
+            .flat_map(|task| {
+                task.problem_types.iter().map(move |problem| ProblemCategory {
+                    code: problem.code.clone(),
+                    zh: problem.zh.clone(),
+                    en: problem.en.clone(),
+                    task_code: task.code.clone(),
+                    task_zh: task.zh.clone(),
+                    task_en: task.en.clone(),
+                    deadline_days: problem.deadline_days,
+                    veto: problem.veto,
+                })
+            })
+            .collect()
+    }
+
+    /// Every village the device knows (from the office's reference data), by code.
+    pub fn villages(&self) -> Result<Vec<VillageInfo>> {
+        Ok(self.ledger.villages()?.into_iter().map(Into::into).collect())
+    }
+
     /// The village whose boundary holds the point, or the nearest one.
     pub fn locate(&self, lat: f64, lon: f64) -> Result<Option<LocatedVillage>> {
         Ok(self.ledger.locate(lat, lon)?.map(|found| LocatedVillage {
@@ -393,6 +420,8 @@ fn paths(paths: Vec<String>) -> Vec<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    use rectify_core::domain::category::Catalogue;
+
     use super::*;
 
     fn ledger_with_village(dir: &Path) -> String {
@@ -452,6 +481,33 @@ mod tests {
         let refused = device.accept(issue.id, None);
         assert!(matches!(refused, Err(RectifyError::NotPermitted { .. })), "{refused:?}");
         assert_eq!(device.outbox().unwrap().pending_events, 2, "a refused command writes nothing");
+    }
+
+    #[test]
+    fn the_picker_lists_every_problem_type_with_chinese_labels_and_the_known_villages() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = Device::open(ledger_with_village(dir.path()), None).unwrap();
+        let categories = device.categories();
+        let garbage = categories.iter().find(|item| item.code == "village.scattered_garbage").unwrap();
+        assert_eq!(
+            (garbage.zh.as_str(), garbage.task_code.as_str(), garbage.deadline_days),
+            ("村内散落垃圾", "village", 1)
+        );
+        let burning = categories.iter().find(|item| item.code == "village.open_burning").unwrap();
+        assert!(burning.veto);
+        let expected: usize = Catalogue::builtin()
+            .tasks
+            .iter()
+            .filter(|task| !task.village_flag)
+            .map(|task| task.problem_types.len())
+            .sum();
+        assert_eq!(categories.len(), expected);
+        assert!(categories.iter().all(|item| item.code.starts_with(&format!("{}.", item.task_code))));
+        let villages = device.villages().unwrap();
+        assert_eq!(
+            villages.iter().map(|v| (v.code.as_str(), v.name.as_str())).collect::<Vec<_>>(),
+            [("990003000001", "Test village")]
+        );
     }
 
     #[test]

@@ -543,6 +543,47 @@ impl From<rectify_core::report::Bulletin> for Bulletin {
     }
 }
 
+/// A kind of problem an inspector can record, with its labels for a picker.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ProblemCategory {
+    /// What `NewIssue.category` takes, e.g. `village.scattered_garbage`.
+    pub code: String,
+    /// The Chinese label, as the campaign's documents name it.
+    pub zh: String,
+    pub en: String,
+    /// The key task (任务) it belongs to, for grouping.
+    pub task_code: String,
+    pub task_zh: String,
+    pub task_en: String,
+    /// Days a village has to fix it; 0 means by the end of the day it was reported.
+    pub deadline_days: u16,
+    /// A veto item (e.g. open burning) zeroes its category when scored.
+    pub veto: bool,
+}
+
+/// A village the device knows, for choosing one by hand.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct VillageInfo {
+    pub code: String,
+    pub name: String,
+    pub town: Option<String>,
+    pub zone: Option<String>,
+    /// One of the "weak-base" villages flagged under task 8.
+    pub weak_base: bool,
+}
+
+impl From<rectify_core::ledger::VillageView> for VillageInfo {
+    fn from(view: rectify_core::ledger::VillageView) -> Self {
+        Self {
+            code: view.code,
+            name: view.village.name,
+            town: view.town,
+            zone: view.zone,
+            weak_base: view.village.weak_base,
+        }
+    }
+}
+
 /// Where a point is, in village terms.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct LocatedVillage {

@@ -85,6 +85,11 @@ def test_field_story():
     assert inspector.profile().role == r.Role.INSPECTOR
     located = inspector.locate(LAT, LON)
     assert located is not None and located.village_code == VILLAGE and located.inside
+    # The walk screen's pickers: problem types with their Chinese labels, and the villages by hand.
+    categories = {item.code: item for item in inspector.categories()}
+    assert categories[CATEGORY].zh == "村内散落垃圾" and categories[CATEGORY].task_code == "village"
+    assert categories["village.open_burning"].veto
+    assert VILLAGE in [village.code for village in inspector.villages()]
 
     photo = inspector.ingest_photo(BEFORE)
     assert len(photo.hash) == 64 and photo.width and os.path.exists(photo.path)
