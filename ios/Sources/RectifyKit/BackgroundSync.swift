@@ -8,6 +8,8 @@ public enum SyncReason: String, Sendable, Codable {
     case requested
     /// The last attempt failed; try again after the backoff.
     case retry
+    /// Something was recorded while the sync ran, after its push: send it next.
+    case morePending
 }
 
 /// A one-off sync to run once a network is available, no sooner than `delay` from now.
@@ -103,6 +105,10 @@ public final class BackgroundSync: @unchecked Sendable {
         do {
             let summary = try await ledger.sync(settings: settings)
             try? records.save(SyncRecord(lastSuccessAt: clock(), lastAttemptAt: started))
+            // A local change that came in while this sync ran, after its push, still waits: queue it.
+            if summary.pending > 0 {
+                scheduler.request(SyncRequest(reason: .morePending, delay: policy.localChangeDelay))
+            }
             return .synced(summary)
         } catch let error as RectifyError {
             let needsEnrollment: Bool

@@ -40,12 +40,17 @@ final class Switchable: SyncTransport, @unchecked Sendable {
     private let inner: SyncTransport
     private let lock = NSLock()
     private var offline = false
+    private var hook: (@Sendable (HttpRequest) -> Void)?
     init(_ inner: SyncTransport) { self.inner = inner }
     func set(online: Bool) { lock.lock(); offline = !online; lock.unlock() }
+    /// Runs before each request is sent, on the sync's thread.
+    func beforeSend(_ hook: (@Sendable (HttpRequest) -> Void)?) { lock.lock(); self.hook = hook; lock.unlock() }
     func send(request: HttpRequest) throws -> HttpResponse {
         lock.lock()
         let down = offline
+        let hook = self.hook
         lock.unlock()
+        hook?(request)
         if down { throw TransportError.Unreachable(reason: "no signal in the fields") }
         return try inner.send(request: request)
     }
@@ -171,6 +176,26 @@ final class RectifyKitTests: XCTestCase {
         XCTAssertEqual(after.consecutiveFailures, 0)
         XCTAssertNil(after.lastError)
         XCTAssertEqual(scheduler.requests.count, 2, "a success schedules no retry")
+
+        // An issue recorded while a sync runs, after its push, is not sent by it: the sync queues the next.
+        let device = ledger.device
+        let once = NSLock()
+        nonisolated(unsafe) var recorded = false
+        transport.beforeSend { request in
+            once.lock()
+            defer { once.unlock() }
+            if request.path.hasPrefix("/v1/pull") && !recorded {
+                recorded = true
+                _ = try? device.report(issue: here("recorded while syncing"))
+            }
+        }
+        guard case .synced(let racing) = try await sync.run(settings: quick) else { return XCTFail("no sync") }
+        XCTAssertEqual(racing.pending, 1)
+        XCTAssertEqual(scheduler.requests.last, SyncRequest(reason: .morePending, delay: 5))
+        transport.beforeSend(nil)
+        guard case .synced(let followUp) = try await sync.run(settings: quick) else { return XCTFail("no sync") }
+        XCTAssertEqual(followUp.pushed, 1)
+        XCTAssertEqual(scheduler.requests.count, 3, "nothing waits, so nothing more is queued")
     }
 
     func testAnOfficeThatRefusesTheDeviceStopsEveryRetry() async throws {

@@ -17,8 +17,11 @@ enum class SyncReason {
     /** The person asked for it, or the app came to the foreground. */
     REQUESTED,
 
-    /** The last attempt failed; try again after the backoff. */
+    /** The last attempt failed; try again after the backoff. Asked for from inside the running sync. */
     RETRY,
+
+    /** Something was recorded while the sync ran, after its push: send it next. Asked for from inside the running sync. */
+    MORE_PENDING,
 }
 
 /** A one-off sync to run once a network is available, no sooner than [delay] from now. */
@@ -116,6 +119,9 @@ class BackgroundSync(
         return try {
             val summary = ledger.syncNow(settings)
             records.save(SyncRecord(lastSuccessAt = clock(), lastAttemptAt = started))
+            // A local change that came in while this sync ran found it running, so nothing else is queued
+            // for it: queue it here.
+            if (summary.pending > 0u) scheduler.request(SyncRequest(SyncReason.MORE_PENDING, policy.localChangeDelay))
             SyncOutcome.Synced(summary)
         } catch (cancelled: CancellationException) {
             throw cancelled

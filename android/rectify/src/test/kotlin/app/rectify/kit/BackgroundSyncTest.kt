@@ -103,6 +103,23 @@ class BackgroundSyncTest {
         assertNull(after.lastError)
         assertEquals(now, after.lastSuccessAt)
         assertEquals(2, scheduler.requests.size, "a success schedules no retry")
+
+        // An issue recorded while a sync runs, after its push, is not sent by it: the sync queues the next.
+        var recorded = false
+        transport.beforeSend = { request ->
+            if (request.path.startsWith("/v1/pull") && !recorded) {
+                recorded = true
+                ledger.device.report(Office.here("recorded while syncing"))
+            }
+        }
+        val racing = assertIs<SyncOutcome.Synced>(sync.run(quick))
+        assertTrue(recorded)
+        assertEquals(1uL, racing.summary.pending)
+        assertEquals(SyncRequest(SyncReason.MORE_PENDING, Duration.ofSeconds(5)), scheduler.requests.last())
+        transport.beforeSend = {}
+        val followUp = assertIs<SyncOutcome.Synced>(sync.run(quick))
+        assertEquals(1uL, followUp.summary.pushed)
+        assertEquals(3, scheduler.requests.size, "nothing waits, so nothing more is queued")
         ledger.close()
     }
 

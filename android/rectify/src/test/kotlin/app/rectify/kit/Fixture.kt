@@ -57,8 +57,13 @@ class SwitchableTransport(private val inner: SyncTransport = OkHttpTransport()) 
     val online = AtomicBoolean(true)
     val sent = AtomicInteger()
 
+    /** Runs before each request is sent, on the sync's thread. */
+    @Volatile
+    var beforeSend: (HttpRequest) -> Unit = {}
+
     override fun send(request: HttpRequest): HttpResponse {
         sent.incrementAndGet()
+        beforeSend(request)
         if (!online.get()) throw TransportException.Unreachable("no signal in the fields")
         return inner.send(request)
     }

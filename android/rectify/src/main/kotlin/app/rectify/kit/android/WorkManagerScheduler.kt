@@ -17,9 +17,11 @@ import java.util.concurrent.TimeUnit
 
 /**
  * [SyncScheduler] on WorkManager. Every request carries a "connected" constraint, so WorkManager holds it
- * until a network returns, across reboots and process deaths. One unique one-off sync waits at a time:
- * a local change keeps the one already waiting (it will send this change too), while a retry or an
- * explicit request replaces it with its own timing.
+ * until a network returns, across reboots and process deaths. One unique chain of one-off syncs:
+ * - a local change keeps the sync already waiting, which will send this change too (and if that sync is
+ *   running and already past its push, it queues a follow-up itself: [SyncReason.MORE_PENDING]);
+ * - a retry or a follow-up comes from inside the running sync, so it is appended after it;
+ * - an explicit request replaces whatever waits, with its own timing.
  */
 class WorkManagerScheduler(context: Context) : SyncScheduler {
     private val work = WorkManager.getInstance(context.applicationContext)
@@ -36,7 +38,8 @@ class WorkManagerScheduler(context: Context) : SyncScheduler {
             .build()
         val policy = when (request.reason) {
             SyncReason.LOCAL_CHANGE -> ExistingWorkPolicy.KEEP
-            SyncReason.REQUESTED, SyncReason.RETRY -> ExistingWorkPolicy.REPLACE
+            SyncReason.REQUESTED -> ExistingWorkPolicy.REPLACE
+            SyncReason.RETRY, SyncReason.MORE_PENDING -> ExistingWorkPolicy.APPEND_OR_REPLACE
         }
         work.enqueueUniqueWork(ONE_OFF, policy, oneOff)
     }
