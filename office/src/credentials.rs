@@ -223,11 +223,48 @@ impl Office {
     }
 }
 
+/// The link a phone reads from an enrollment QR code: `rectify://enroll?server=<office URL>&code=<code>`,
+/// both values percent-encoded. `server` is the office's address as phones reach it.
+pub fn enrollment_link(server: &str, code: &str) -> Result<String, OfficeError> {
+    let server = server.trim().trim_end_matches('/');
+    let scheme_ok = server.starts_with("http://") || server.starts_with("https://");
+    if !scheme_ok || server.len() <= "https://".len() || server.chars().any(char::is_whitespace) {
+        return Err(OfficeError::Invalid(format!(
+            "--server must be the office's address as phones reach it, e.g. https://office.example.org (got `{server}`)"
+        )));
+    }
+    Ok(format!("rectify://enroll?server={}&code={}", percent_encode(server), percent_encode(code)))
+}
+
+/// Every byte but RFC 3986's unreserved characters as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn an_enrollment_link_carries_the_server_and_code_encoded() {
+        assert_eq!(
+            enrollment_link("https://office.example.org:8443/rectify/", "ABCD-EFGH").unwrap(),
+            "rectify://enroll?server=https%3A%2F%2Foffice.example.org%3A8443%2Frectify&code=ABCD-EFGH"
+        );
+        for bad in ["office.example.org", "ftp://x", "https://", "http://a b"] {
+            assert!(matches!(enrollment_link(bad, "C"), Err(OfficeError::Invalid(_))), "{bad}");
+        }
+    }
 
     #[test]
     fn codes_are_readable_and_forgiving_to_type() {

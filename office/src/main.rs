@@ -73,6 +73,10 @@ enum Verb {
         /// A village a secretary answers for, by code; repeat for several.
         #[arg(long = "village")]
         villages: Vec<String>,
+        /// The office's address as phones reach it: also print the enrollment link
+        /// (rectify://enroll?server=…&code=…) that the apps read from a QR code.
+        #[arg(long)]
+        server: Option<String>,
         #[arg(long)]
         json: bool,
         /// Shared storage for several office processes: postgres://user@host:port/dbname. Default: the
@@ -294,12 +298,25 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             Ok(())
         }
-        Verb::Enroll { data, user, role, villages, json, database } => {
+        Verb::Enroll { data, user, role, villages, server, json, database } => {
+            // A bad address is refused before a code is spent on it.
+            if let Some(server) = &server {
+                rectify_office::credentials::enrollment_link(server, "")?;
+            }
             let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
             let code = office.issue_enrollment(&user, role, &villages)?;
+            let link =
+                server.as_deref().map(|server| rectify_office::credentials::enrollment_link(server, &code)).transpose()?;
             if json {
-                println!("{}", serde_json::json!({"code": code}));
+                let mut answer = serde_json::json!({"code": code});
+                if let Some(link) = &link {
+                    answer["link"] = serde_json::Value::from(link.as_str());
+                }
+                println!("{answer}");
             } else {
+                if let Some(link) = &link {
+                    println!("link for the phone's QR scanner (e.g. qrencode -t ansiutf8 '<link>'): {link}");
+                }
                 println!(
                     "enrollment code for {user} ({role}), good for {} days and one device: {code}",
                     rectify_office::credentials::CODE_LIFETIME_DAYS

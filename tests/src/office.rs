@@ -219,6 +219,17 @@ impl OfficeProcess {
         value["code"].as_str().unwrap_or_default().to_string()
     }
 
+    /// An enrollment link (`rectify://enroll?server=…&code=…`) for this office, as a QR code carries it.
+    pub fn enrollment_link(&self, user: &str, role: &str, villages: &[&str]) -> String {
+        let mut args = vec!["--user", user, "--role", role, "--server", &self.url, "--json"];
+        for village in villages {
+            args.extend(["--village", village]);
+        }
+        let out = self.admin(&["enroll"], &args);
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"));
+        value["link"].as_str().unwrap_or_else(|| panic!("no link in {out}")).to_string()
+    }
+
     /// The office's database, read directly (WAL lets tests read beside the server).
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(self.data.join("office.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)

@@ -50,13 +50,33 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// What a background sync attempt came to.
+/// What a background sync attempt came to. `error.reason` is the core's sentence for a status line.
 public enum SyncOutcome: Sendable {
     case synced(SyncSummary)
     /// It failed for now (no network, office down, disk full); a retry is already scheduled.
-    case retryLater(after: TimeInterval, error: String)
+    case retryLater(after: TimeInterval, error: RectifyError)
     /// Retrying cannot help until a person acts (enroll again, update the app); nothing is scheduled.
-    case giveUp(error: String, needsEnrollment: Bool)
+    case giveUp(error: RectifyError, needsEnrollment: Bool)
+}
+
+extension RectifyError {
+    /// The core's sentence, without the case name around it.
+    public var reason: String {
+        switch self {
+        case .InvalidInput(let reason), .NotFound(let reason), .NotPermitted(let reason),
+             .IllegalTransition(let reason), .NotInitialised(let reason), .IncompatibleDatabase(let reason),
+             .Storage(let reason), .Sync(let reason), .Interrupted(let reason):
+            return reason
+        }
+    }
+
+    /// The office refused this phone, or it never enrolled: only a new enrollment helps.
+    public var needsEnrollment: Bool {
+        switch self {
+        case .NotPermitted, .NotInitialised: return true
+        default: return false
+        }
+    }
 }
 
 /// What the sync status screen shows.
@@ -98,12 +118,17 @@ public final class BackgroundSync: @unchecked Sendable {
     /// The person pulled to refresh, or the app came to the foreground.
     public func requestNow() { scheduler.request(SyncRequest(reason: .requested, delay: 0)) }
 
-    /// One attempt. A cancelled task (the system ended the background time) cancels the sync and rethrows.
-    public func run(settings: SyncSettings? = nil) async throws -> SyncOutcome {
+    /// One attempt, from the background task or from a "sync now" button (`progress` hears every exchange
+    /// with the office). Either way the outcome is recorded and the retry scheduled the same way. A cancelled
+    /// task (the system ended the background time, or the person cancelled) cancels the sync and rethrows.
+    public func run(
+        settings: SyncSettings? = nil,
+        progress: (@Sendable (SyncProgress) -> Void)? = nil
+    ) async throws -> SyncOutcome {
         let started = clock()
         let before = records.load()
         do {
-            let summary = try await ledger.sync(settings: settings)
+            let summary = try await ledger.sync(settings: settings, progress: progress)
             try? records.save(SyncRecord(lastSuccessAt: clock(), lastAttemptAt: started))
             // A local change that came in while this sync ran, after its push, still waits: queue it.
             if summary.pending > 0 {
@@ -111,11 +136,7 @@ public final class BackgroundSync: @unchecked Sendable {
             }
             return .synced(summary)
         } catch let error as RectifyError {
-            let needsEnrollment: Bool
-            switch error {
-            case .NotPermitted, .NotInitialised: needsEnrollment = true
-            default: needsEnrollment = false
-            }
+            let needsEnrollment = error.needsEnrollment
             let message = describe(error)
             let failures = before.consecutiveFailures + 1
             var record = before
@@ -126,15 +147,15 @@ public final class BackgroundSync: @unchecked Sendable {
             try? records.save(record)
             if case .IncompatibleDatabase = error {
                 scheduler.cancelAll()
-                return .giveUp(error: message, needsEnrollment: false)
+                return .giveUp(error: error, needsEnrollment: false)
             }
             if needsEnrollment {
                 scheduler.cancelAll()
-                return .giveUp(error: message, needsEnrollment: true)
+                return .giveUp(error: error, needsEnrollment: true)
             }
             let delay = policy.delay(afterFailures: failures)
             scheduler.request(SyncRequest(reason: .retry, delay: delay))
-            return .retryLater(after: delay, error: message)
+            return .retryLater(after: delay, error: error)
         }
     }
 
@@ -167,14 +188,9 @@ public final class BackgroundSync: @unchecked Sendable {
 
     private func describe(_ error: RectifyError) -> String {
         switch error {
-        case .InvalidInput(let reason), .NotFound(let reason), .NotPermitted(let reason),
-             .IllegalTransition(let reason), .NotInitialised(let reason), .IncompatibleDatabase(let reason),
-             .Sync(let reason):
-            return reason
-        case .Storage(let reason):
-            return "the phone's storage failed: \(reason)"
-        case .Interrupted(let reason):
-            return "the sync was stopped: \(reason)"
+        case .Storage(let reason): return "the phone's storage failed: \(reason)"
+        case .Interrupted(let reason): return "the sync was stopped: \(reason)"
+        default: return error.reason
         }
     }
 }

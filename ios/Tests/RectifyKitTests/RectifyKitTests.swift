@@ -56,6 +56,14 @@ final class Switchable: SyncTransport, @unchecked Sendable {
     }
 }
 
+/// What a progress callback heard.
+final class Progress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [SyncPhase] = []
+    var phases: [SyncPhase] { lock.lock(); defer { lock.unlock() }; return seen }
+    func add(_ progress: SyncProgress) { lock.lock(); seen.append(progress.phase); lock.unlock() }
+}
+
 /// An office that refuses this device, as after its token was revoked.
 final class Refusing: SyncTransport, @unchecked Sendable {
     func send(request: HttpRequest) throws -> HttpResponse {
@@ -167,7 +175,11 @@ final class RectifyKitTests: XCTestCase {
         XCTAssertEqual(FileSyncRecords(file: work.appendingPathComponent("backoff-record.json")).load().consecutiveFailures, 2)
 
         transport.set(online: true)
-        guard case .synced(let summary) = try await sync.run(settings: quick) else { return XCTFail("no sync") }
+        let heard = Progress()
+        guard case .synced(let summary) = try await sync.run(settings: quick, progress: { heard.add($0) }) else {
+            return XCTFail("no sync")
+        }
+        XCTAssertEqual(heard.phases.last, .done, "a sync-now button hears every exchange")
         XCTAssertEqual(summary.pushed, 1)
         XCTAssertEqual(summary.photosUp, 1)
         let after = try await sync.status()
@@ -209,8 +221,9 @@ final class RectifyKitTests: XCTestCase {
         guard case .giveUp(let error, let needsEnrollment) = try await sync.run(settings: quick) else {
             return XCTFail("expected to give up")
         }
-        XCTAssertTrue(needsEnrollment)
-        XCTAssertTrue(error.contains("enroll it again"), error)
+        XCTAssertTrue(needsEnrollment && error.needsEnrollment)
+        XCTAssertTrue(error.reason.contains("enroll it again"), error.reason)
+        XCTAssertEqual(records.load().lastError, error.reason)
         XCTAssertEqual(scheduler.cancelled, 1)
         XCTAssertTrue(scheduler.requests.isEmpty)
         sync.enrolled()
@@ -239,6 +252,18 @@ final class RectifyKitTests: XCTestCase {
         }
         let outbox = try await ledger.outbox()
         XCTAssertEqual(outbox.pendingEvents, 1, "the report waits for the next sync")
+    }
+
+    func testAPhoneEnrollsFromTheLinkInTheOfficesQrCode() async throws {
+        let link = try XCTUnwrap(EnrollmentLink(need("RECTIFY_ENROLL_LINK")))
+        XCTAssertEqual(link.server, officeURL)
+        let ledger = try await FieldLedger.open(path: path("from-link"), transport: URLSessionTransport())
+        let profile = try await ledger.enroll(link)
+        XCTAssertEqual(profile.userName, "Zheng Inspector")
+        for notOne in ["https://example.org/enroll?code=A", "rectify://enroll?code=ABC",
+                       "rectify://enroll?server=ftp%3A%2F%2Fx&code=A", "not a link at all"] {
+            XCTAssertNil(EnrollmentLink(notOne), notOne)
+        }
     }
 
     func testRetryDelaysDoubleToTheCapAndTooLittleSpaceIsRefused() throws {

@@ -1,7 +1,8 @@
 //! The world the Kotlin, Swift and Python binding tests run in: a real `rectify-office` on a loopback port
 //! with three synthetic villages, one-time enrollment codes for an inspector, a secretary of the first
-//! village and an acceptor (and a spare inspector code for the test that syncs through a transport
-//! written in the test's own language), and three field photos taken inside that village.
+//! village and an acceptor (and spare inspector codes for the tests that sync through a transport
+//! written in the test's own language), an enrollment link as the apps read it from a QR code, and three
+//! field photos taken inside that village.
 //!
 //! `binding-fixture --dir DIR` writes `DIR/fixture.env` (`NAME='value'` lines, for a shell to source) and prints `ready`; it keeps
 //! the office running until its standard input closes, then stops it. Used by scripts/test-bindings.sh.
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
         ("RECTIFY_CODE_CANCEL", office.enrollment_code("Qian Inspector", "inspector", &[])),
         ("RECTIFY_CODE_THREADS", office.enrollment_code("Zhou Inspector", "inspector", &[])),
         ("RECTIFY_CODE_ADMIN", office.enrollment_code("Wu Admin", "admin", &[])),
+        ("RECTIFY_ENROLL_LINK", office.enrollment_link("Zheng Inspector", "inspector", &[])),
     ];
     // Shell-quoted, because the test script sources the file.
     let env: String =

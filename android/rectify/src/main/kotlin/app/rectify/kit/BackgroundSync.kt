@@ -1,6 +1,7 @@
 package app.rectify.kit
 
 import app.rectify.core.RectifyException
+import app.rectify.core.SyncProgress
 import app.rectify.core.SyncSettings
 import app.rectify.core.SyncSummary
 import java.time.Duration
@@ -65,15 +66,15 @@ data class RetryPolicy(
     }
 }
 
-/** What a background sync attempt came to. */
+/** What a background sync attempt came to: [error] is a sentence for a status line, [cause] the core's error. */
 sealed interface SyncOutcome {
     data class Synced(val summary: SyncSummary) : SyncOutcome
 
     /** It failed for now (no network, office down, disk full); a retry is already scheduled. */
-    data class RetryLater(val after: Duration, val error: String) : SyncOutcome
+    data class RetryLater(val after: Duration, val error: String, val cause: RectifyException) : SyncOutcome
 
     /** Retrying cannot help until a person acts (enroll again, update the app); nothing is scheduled. */
-    data class GiveUp(val error: String, val needsEnrollment: Boolean) : SyncOutcome
+    data class GiveUp(val error: String, val needsEnrollment: Boolean, val cause: RectifyException) : SyncOutcome
 }
 
 /** What the sync status screen shows. */
@@ -112,12 +113,20 @@ class BackgroundSync(
     /** The person pulled to refresh, or the app came to the foreground. */
     fun requestNow() = scheduler.request(SyncRequest(SyncReason.REQUESTED, Duration.ZERO))
 
-    /** One attempt. A cancelled caller (the platform stopped the work) cancels the sync and rethrows. */
-    suspend fun run(settings: SyncSettings = SyncSettings()): SyncOutcome {
+    /**
+     * One attempt, from the worker or from a "sync now" button (whose progress shows on
+     * [FieldLedger.syncProgress], or through [onProgress]). Either way the outcome is recorded and the retry
+     * scheduled the same way. A cancelled caller (the platform stopped the work, or the person cancelled)
+     * cancels the sync and rethrows.
+     */
+    suspend fun run(
+        settings: SyncSettings = SyncSettings(),
+        onProgress: (SyncProgress) -> Unit = {},
+    ): SyncOutcome {
         val started = clock()
         val before = records.load()
         return try {
-            val summary = ledger.syncNow(settings)
+            val summary = ledger.syncNow(settings, onProgress)
             records.save(SyncRecord(lastSuccessAt = clock(), lastAttemptAt = started))
             // A local change that came in while this sync ran found it running, so nothing else is queued
             // for it: queue it here.
@@ -139,11 +148,11 @@ class BackgroundSync(
             )
             if (needsEnrollment || refused is RectifyException.IncompatibleDatabase) {
                 scheduler.cancelAll()
-                SyncOutcome.GiveUp(message, needsEnrollment)
+                SyncOutcome.GiveUp(message, needsEnrollment, refused)
             } else {
                 val delay = policy.delayAfter(failures)
                 scheduler.request(SyncRequest(SyncReason.RETRY, delay))
-                SyncOutcome.RetryLater(delay, message)
+                SyncOutcome.RetryLater(delay, message, refused)
             }
         }
     }

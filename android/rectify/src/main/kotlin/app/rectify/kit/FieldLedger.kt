@@ -106,6 +106,9 @@ class FieldLedger(
     /** Enrolls with a one-time code from the office (typed, or read from its QR code). */
     suspend fun enroll(serverUrl: String, code: String): Profile = write { enroll(serverUrl, code, transport) }
 
+    /** Enrolls with what an enrollment QR code carries. */
+    suspend fun enroll(link: EnrollmentLink): Profile = enroll(link.server, link.code)
+
     // Recording
 
     suspend fun report(issue: NewIssue): Issue = write { report(issue) }

@@ -11,6 +11,7 @@ import app.rectify.core.TransportException
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
+import kotlin.test.assertNotNull
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
@@ -89,6 +90,19 @@ class FieldLedgerTest {
         assertEquals(2, done.photos.size, "before and after, side by side")
         assertTrue(done.photos.all { it.path != null || it.thumbnailPath != null })
         listOf(inspector, secretary, acceptor).forEach { it.close() }
+    }
+
+    @Test
+    @Order(3)
+    fun aPhoneEnrollsFromTheLinkInTheOfficesQrCode() = runBlocking {
+        val link = assertNotNull(EnrollmentLink.parse(Office.need("RECTIFY_ENROLL_LINK")))
+        assertEquals(Office.url, link.server)
+        val ledger = FieldLedger.open(ledgerPath("from-link"), OkHttpTransport())
+        assertEquals("Zheng Inspector", ledger.enroll(link).userName)
+        ledger.close()
+        for (notOne in listOf("https://example.org/enroll?code=A", "rectify://enroll?code=ABC", "rectify://enroll?server=ftp%3A%2F%2Fx&code=A", "rectify://enroll?server=http%3A%2F%2Fx&code=%zz", "not a link at all")) {
+            assertNull(EnrollmentLink.parse(notOne), notOne)
+        }
     }
 
     @Test
