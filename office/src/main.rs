@@ -305,8 +305,10 @@ fn run(cli: Cli) -> Result<(), OfficeError> {
             }
             let office = Office::open_with(&data, &Database::from_url(database.as_deref())?)?;
             let code = office.issue_enrollment(&user, role, &villages)?;
-            let link =
-                server.as_deref().map(|server| rectify_office::credentials::enrollment_link(server, &code)).transpose()?;
+            let link = server
+                .as_deref()
+                .map(|server| rectify_office::credentials::enrollment_link(server, &code))
+                .transpose()?;
             if json {
                 let mut answer = serde_json::json!({"code": code});
                 if let Some(link) = &link {

@@ -150,3 +150,31 @@ fn revoked_forged_and_borrowed_credentials_are_refused() {
     let err = other.enroll(&office.transport(), &office.url, &code_again).unwrap_err();
     assert!(err.to_string().contains("already used"), "{err}");
 }
+
+#[test]
+fn the_enrollment_link_for_a_qr_code_enrolls_a_phone_and_a_bad_server_address_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = OfficeProcess::start(&dir.path().join("office"), 1);
+    let link = office.enrollment_link("Zheng Inspector", "inspector", &[]);
+    let query = link.strip_prefix("rectify://enroll?").unwrap_or_else(|| panic!("not an enrollment link: {link}"));
+    let value = |name: &str| {
+        let raw = query.split('&').find_map(|pair| pair.strip_prefix(&format!("{name}="))).unwrap();
+        // Only the URL's own punctuation is escaped in these values.
+        raw.replace("%3A", ":").replace("%2F", "/")
+    };
+    assert_eq!(value("server"), office.url);
+    let phone = Ledger::open(
+        &dir.path().join("phone.db"),
+        rectify_core::store::OpenMode::CreateIfMissing,
+        std::sync::Arc::new(rectify_core::clock::SystemClock),
+    )
+    .unwrap();
+    phone.enroll(&office.transport(), &value("server"), &value("code")).unwrap();
+    assert_eq!(phone.profile().unwrap().user_name, "Zheng Inspector");
+
+    let refused =
+        office.admin_output(&["enroll"], &["--user", "Li", "--role", "inspector", "--server", "office.example.org"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--server must be the office's address"), "{stderr}");
+}
