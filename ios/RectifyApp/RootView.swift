@@ -15,7 +15,10 @@ struct RootView: View {
                 OpenFailedView(problem: problem) { Task { await app.start() } }
             case .ready(let services):
                 if let profile = app.profile {
+                    // A new enrollment (or the office changing this phone's role or villages) starts the
+                    // tabs afresh: their view models were made for the previous profile.
                     MainTabView(app: app, services: services, profile: profile)
+                        .id(profile)
                         .sheet(item: $app.enrollmentInvitation) { link in
                             EnrollmentView(services: services, app: app, link: link, isSheet: true)
                         }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds RectifyFFI.xcframework (rectify-ffi as a static library for iPhones and both simulators) and the
-# Swift bindings generated from the same build, so the app and RectifyKit always match the library.
+# Builds RectifyFFI.xcframework (rectify-ffi as a static library for iPhones, both simulators and the Mac,
+# where `swift test` runs RectifyKit's tests) and the Swift bindings generated from the same build, so the
+# app and RectifyKit always match the library.
 #
 # Writes:
-#   ios/RectifyFFI.xcframework         ios-arm64 and ios-arm64_x86_64-simulator, each with RectifyFFI.h and
-#                                      a module map for the C module `RectifyFFI`
+#   ios/RectifyFFI.xcframework         ios-arm64, ios-arm64_x86_64-simulator and macos-arm64_x86_64, each
+#                                      with RectifyFFI.h and a module map for the C module `RectifyFFI`
 #   ios/Sources/Rectify/Rectify.swift  the generated Swift bindings (never edited by hand)
 #
 # Usage: ios/scripts/build-xcframework.sh        (macOS with Xcode, rustup, cmake and nasm)
@@ -32,7 +33,8 @@ command -v nasm >/dev/null 2>&1 || fail "nasm is missing (libjpeg-turbo's x86_64
 
 device=aarch64-apple-ios
 simulators=(aarch64-apple-ios-sim x86_64-apple-ios)
-targets=("$device" "${simulators[@]}")
+macs=(aarch64-apple-darwin x86_64-apple-darwin)
+targets=("$device" "${simulators[@]}" "${macs[@]}")
 target_dir="${CARGO_TARGET_DIR:-target}"
 lib=librectify_ffi.a
 output=ios/RectifyFFI.xcframework
@@ -45,8 +47,9 @@ for target in "${targets[@]}"; do
     fi
 done
 
-# The C code built along the way (SQLite, libjpeg-turbo) targets the app's own minimum iOS version.
+# The C code built along the way (SQLite, libjpeg-turbo) targets the package's minimum versions.
 export IPHONEOS_DEPLOYMENT_TARGET=16.0
+export MACOSX_DEPLOYMENT_TARGET=13.0
 for target in "${targets[@]}"; do
     echo "== building rectify-ffi for $target (release)" >&2
     cargo build --release --locked -p rectify-ffi --target "$target" >&2
@@ -63,6 +66,12 @@ lipo -create \
     "$target_dir/aarch64-apple-ios-sim/release/$lib" \
     "$target_dir/x86_64-apple-ios/release/$lib" \
     -output "$simulator_lib"
+mac_lib="$work/mac/$lib"
+mkdir -p "$work/mac"
+lipo -create \
+    "$target_dir/aarch64-apple-darwin/release/$lib" \
+    "$target_dir/x86_64-apple-darwin/release/$lib" \
+    -output "$mac_lib"
 
 # The same invocation as scripts/gen-bindings.sh, on the device library: library mode reads the exported
 # interface from the built library and the names from bindings/uniffi.toml (found through cargo metadata).
@@ -91,6 +100,7 @@ echo "== creating $output" >&2
 xcodebuild -create-xcframework \
     -library "$target_dir/$device/release/$lib" -headers "$headers" \
     -library "$simulator_lib" -headers "$headers" \
+    -library "$mac_lib" -headers "$headers" \
     -output "$output" >&2
 
 echo "Made:"

@@ -1,4 +1,5 @@
 import AVFoundation
+import Combine
 import UIKit
 
 /// The back camera for evidence photos: one AVCaptureSession with an AVCapturePhotoOutput, configured and
@@ -90,6 +91,16 @@ final class CameraController: NSObject, ObservableObject, AVCapturePhotoCaptureD
         } else {
             continuation?.resume(throwing: CaptureError.noImage)
         }
+    }
+
+    /// The last callback of every capture. A capture that failed before any photo was processed never
+    /// reaches the method above: answer its caller here, so `capture()` cannot wait forever.
+    func photoOutput(_ output: AVCapturePhotoOutput, didFinishCaptureFor resolvedSettings: AVCaptureResolvedPhotoSettings,
+                     error: Error?) {
+        lock.lock()
+        let continuation = waiting.removeValue(forKey: resolvedSettings.uniqueID)
+        lock.unlock()
+        continuation?.resume(throwing: error ?? CaptureError.noImage)
     }
 
     /// Runs on `queue`. False when the phone has no back camera or it cannot be used now.

@@ -24,7 +24,8 @@ struct QRScannerView: UIViewRepresentable {
         coordinator.stop()
     }
 
-    final class Coordinator: NSObject, AVCaptureMetadataOutputObjectsDelegate {
+    /// The session is only touched on `queue`; the scan state only on the main queue (the delegate's).
+    final class Coordinator: NSObject, AVCaptureMetadataOutputObjectsDelegate, @unchecked Sendable {
         let session = AVCaptureSession()
         private let queue = DispatchQueue(label: "app.rectify.qr")
         private let onCode: (String) -> Bool

@@ -1,3 +1,4 @@
+import Combine
 import CoreLocation
 import Foundation
 import RectifyKit
@@ -79,9 +80,12 @@ final class LocationModel: NSObject, ObservableObject, CLLocationManagerDelegate
     func start() {
         now = Date()
         if ticker == nil {
-            ticker = Timer.scheduledTimer(withTimeInterval: 1, repeats: true) { [weak self] _ in
-                Task { @MainActor in self?.now = Date() }
+            let timer = Timer(timeInterval: 1, repeats: true) { [weak self] _ in
+                Task { @MainActor [weak self] in self?.now = Date() }
             }
+            // Common modes: the ages on screen keep counting while the walk screen scrolls.
+            RunLoop.main.add(timer, forMode: .common)
+            ticker = timer
         }
         switch manager.authorizationStatus {
         case .notDetermined:

@@ -20,9 +20,21 @@ public final class PhotoUploadSession: NSObject, URLSessionDataDelegate, @unchec
     private var session: URLSession!
     private var uploadCount = 0
 
-    /// Set by the app delegate from `application(_:handleEventsForBackgroundURLSession:completionHandler:)`;
-    /// called once the session has delivered every event.
-    public var backgroundEventsDone: (() -> Void)?
+    /// Set by the app delegate (on the main thread) from
+    /// `application(_:handleEventsForBackgroundURLSession:completionHandler:)`; called once the session has
+    /// delivered every event, or at once if it already had before the app delegate got the handler.
+    public var backgroundEventsDone: (() -> Void)? {
+        didSet {
+            guard eventsAlreadyDelivered, let done = backgroundEventsDone else { return }
+            eventsAlreadyDelivered = false
+            backgroundEventsDone = nil
+            done()
+        }
+    }
+
+    /// The session said it delivered every event before the app delegate handed over its handler.
+    /// Main thread only, like `backgroundEventsDone`.
+    private var eventsAlreadyDelivered = false
 
     private final class Waiting {
         let done = DispatchSemaphore(value: 0)
@@ -114,8 +126,13 @@ public final class PhotoUploadSession: NSObject, URLSessionDataDelegate, @unchec
     #if os(iOS)
     public func urlSessionDidFinishEvents(forBackgroundURLSession session: URLSession) {
         DispatchQueue.main.async { [weak self] in
-            self?.backgroundEventsDone?()
-            self?.backgroundEventsDone = nil
+            guard let self else { return }
+            if let done = self.backgroundEventsDone {
+                self.backgroundEventsDone = nil
+                done()
+            } else {
+                self.eventsAlreadyDelivered = true
+            }
         }
     }
     #endif
