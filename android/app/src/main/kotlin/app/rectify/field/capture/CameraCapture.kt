@@ -6,6 +6,7 @@ import android.location.Location
 import androidx.camera.core.ImageCapture
 import androidx.camera.core.ImageCaptureException
 import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.BoxScope
 import androidx.compose.foundation.layout.aspectRatio
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.material.icons.Icons
@@ -14,13 +15,23 @@ import androidx.compose.material.icons.filled.PhotoCamera
 import androidx.compose.material.icons.filled.Refresh
 import androidx.compose.material.icons.filled.Storage
 import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberCoroutineScope
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.core.content.ContextCompat
 import app.rectify.field.R
+import app.rectify.field.ui.BigButton
 import app.rectify.field.ui.BigOutlinedButton
+import app.rectify.field.ui.CameraPreview
 import app.rectify.field.ui.NoticeCard
 import app.rectify.field.ui.NoticeTone
 import app.rectify.field.ui.PermissionGate
@@ -29,6 +40,7 @@ import app.rectify.field.ui.UiMessage
 import app.rectify.field.ui.uiMessage
 import app.rectify.field.ui.rememberPermissionGate
 import java.io.File
+import kotlinx.coroutines.launch
 
 @Composable
 fun rememberCameraPermission(): PermissionGate = rememberPermissionGate(Manifest.permission.CAMERA)
@@ -61,6 +73,94 @@ fun CameraGate(
         }
         hasRoom == false -> StorageFullNotice(onCheckStorage, modifier)
         else -> camera()
+    }
+}
+
+/**
+ * A screen's one photo, laid out in the caller's column. Once taken: [taken] shows it, a word follows when it
+ * carries no position ([noGpsText]), then a retake button. Before: the camera behind [CameraGate] (asking
+ * with [rationale]), [overPreview] laid over the preview, [belowPreview] under it, and the shutter button
+ * [takeLabel], which captures into [imageCapture] (remembered by the caller, which chooses its mode) with
+ * [position] written into the photo.
+ */
+@Composable
+fun PhotoCapturePanel(
+    capture: CaptureState,
+    photo: PhotoCapture<*>,
+    imageCapture: ImageCapture,
+    cameraPermission: PermissionGate,
+    position: Location?,
+    rationale: String,
+    takeLabel: String,
+    noGpsText: String,
+    taken: @Composable (path: String) -> Unit,
+    overPreview: @Composable BoxScope.() -> Unit = {},
+    belowPreview: @Composable () -> Unit = {},
+) {
+    val context = LocalContext.current
+    val scope = rememberCoroutineScope()
+    var cameraUnavailable by remember { mutableStateOf(false) }
+    val useCases = remember(imageCapture) { listOf(imageCapture) }
+
+    val path = capture.photoPath
+    if (path != null) {
+        taken(path)
+        if (!capture.photoHasGps) {
+            Text(
+                noGpsText,
+                style = MaterialTheme.typography.bodyMedium,
+                color = MaterialTheme.colorScheme.tertiary,
+            )
+        }
+        BigOutlinedButton(
+            text = stringResource(R.string.walk_retake),
+            onClick = photo::retake,
+            icon = Icons.Filled.Refresh,
+            modifier = Modifier.fillMaxWidth(),
+        )
+    } else {
+        CameraGate(
+            permission = cameraPermission,
+            hasRoom = capture.hasRoom,
+            onCheckStorage = photo::checkStorage,
+            rationale = rationale,
+        ) {
+            if (cameraUnavailable) {
+                CameraUnavailableNotice()
+            } else {
+                Box(
+                    Modifier
+                        .fillMaxWidth()
+                        .aspectRatio(3f / 4f),
+                ) {
+                    CameraPreview(
+                        useCases = useCases,
+                        onUnavailable = { cameraUnavailable = true },
+                        modifier = Modifier.matchParentSize(),
+                    )
+                    overPreview()
+                }
+                belowPreview()
+                BigButton(
+                    text = takeLabel,
+                    onClick = {
+                        scope.launch {
+                            val file = photo.prepareCapture() ?: return@launch
+                            imageCapture.captureTo(
+                                context = context,
+                                file = file,
+                                location = position,
+                                onSaved = photo::onPhotoCaptured,
+                                onFailed = photo::onCaptureFailed,
+                            )
+                        }
+                    },
+                    enabled = !capture.capturing,
+                    icon = Icons.Filled.PhotoCamera,
+                    modifier = Modifier.fillMaxWidth(),
+                )
+            }
+        }
     }
 }
 

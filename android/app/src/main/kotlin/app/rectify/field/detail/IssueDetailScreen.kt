@@ -1,15 +1,12 @@
 package app.rectify.field.detail
 
 import androidx.compose.foundation.layout.Arrangement
-import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.rememberScrollState
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.automirrored.filled.ArrowBack
 import androidx.compose.material.icons.filled.CameraAlt
@@ -17,7 +14,6 @@ import androidx.compose.material.icons.filled.Check
 import androidx.compose.material.icons.filled.Close
 import androidx.compose.material.icons.filled.Warning
 import androidx.compose.material3.AlertDialog
-import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.HorizontalDivider
 import androidx.compose.material3.Icon
@@ -53,6 +49,7 @@ import app.rectify.core.IssueId
 import app.rectify.field.R
 import app.rectify.field.ui.BigButton
 import app.rectify.field.ui.BigOutlinedButton
+import app.rectify.field.ui.BusyIndicator
 import app.rectify.field.ui.CategoryCatalogue
 import app.rectify.field.ui.CategoryName
 import app.rectify.field.ui.EmptyState
@@ -60,6 +57,7 @@ import app.rectify.field.ui.Fact
 import app.rectify.field.ui.LoadingBox
 import app.rectify.field.ui.NoticeCard
 import app.rectify.field.ui.NoticeTone
+import app.rectify.field.ui.ScrollingColumn
 import app.rectify.field.ui.SectionCard
 import app.rectify.field.ui.evidenceFlagLabel
 import app.rectify.field.ui.formatDate
@@ -175,12 +173,7 @@ fun IssueDetailScreen(
 @Composable
 private fun DetailContent(detail: IssueDetail, catalogue: CategoryCatalogue, modifier: Modifier) {
     val issue = detail.issue
-    Column(
-        modifier = modifier
-            .verticalScroll(rememberScrollState())
-            .padding(16.dp),
-        verticalArrangement = Arrangement.spacedBy(16.dp),
-    ) {
+    ScrollingColumn(modifier) {
         CategoryName(catalogue, issue.category, style = MaterialTheme.typography.headlineSmall)
         PhotoPair(detail.photos)
 
@@ -301,11 +294,7 @@ private fun ActionBar(
 ) {
     Surface(tonalElevation = 3.dp) {
         Column(Modifier.padding(horizontal = 16.dp, vertical = 8.dp), verticalArrangement = Arrangement.spacedBy(8.dp)) {
-            if (busy) {
-                Box(Modifier.fillMaxWidth().heightIn(min = 64.dp), contentAlignment = Alignment.Center) {
-                    CircularProgressIndicator()
-                }
-            }
+            if (busy) BusyIndicator()
             if (actions.canStrikeOff && !busy) {
                 BigButton(
                     text = stringResource(R.string.detail_strike_off),

@@ -34,6 +34,7 @@ import androidx.compose.ui.window.DialogProperties
 import app.rectify.core.IssuePhoto
 import app.rectify.core.PhotoRole
 import app.rectify.field.R
+import app.rectify.field.ui.PhotoImage
 import app.rectify.field.ui.evidenceFlagLabel
 import coil.compose.AsyncImage
 import java.io.File
@@ -84,15 +85,7 @@ private fun PhotoColumn(
             if (shown == null || whole == null) {
                 Placeholder(Icons.Filled.CloudDownload, stringResource(R.string.detail_photo_pending))
             } else {
-                AsyncImage(
-                    model = File(shown),
-                    contentDescription = title,
-                    contentScale = ContentScale.Crop,
-                    modifier = Modifier
-                        .fillMaxWidth()
-                        .aspectRatio(3f / 4f)
-                        .clickable { onOpen(whole) },
-                )
+                PhotoImage(shown, contentDescription = title, modifier = Modifier.clickable { onOpen(whole) })
             }
             photo.warnings.forEach { warning ->
                 Text(

@@ -8,14 +8,11 @@ import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.imePadding
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.text.KeyboardActions
 import androidx.compose.foundation.text.KeyboardOptions
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.automirrored.filled.ArrowBack
 import androidx.compose.material.icons.filled.Close
-import androidx.compose.material.icons.filled.ErrorOutline
 import androidx.compose.material.icons.filled.QrCodeScanner
 import androidx.compose.material.icons.filled.VerifiedUser
 import androidx.compose.material3.CircularProgressIndicator
@@ -47,9 +44,9 @@ import app.rectify.field.capture.CameraUnavailableNotice
 import app.rectify.field.capture.rememberCameraPermission
 import app.rectify.field.ui.BigButton
 import app.rectify.field.ui.BigOutlinedButton
-import app.rectify.field.ui.NoticeCard
-import app.rectify.field.ui.NoticeTone
+import app.rectify.field.ui.ErrorNotice
 import app.rectify.field.ui.PermissionRequest
+import app.rectify.field.ui.ScrollingColumn
 import app.rectify.field.ui.rectifyViewModel
 import app.rectify.field.ui.text
 import app.rectify.kit.EnrollmentLink
@@ -95,15 +92,7 @@ fun EnrollmentScreen(
             )
         },
     ) { padding ->
-        Column(
-            modifier = Modifier
-                .padding(padding)
-                .fillMaxSize()
-                .imePadding()
-                .verticalScroll(rememberScrollState())
-                .padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(16.dp),
-        ) {
+        ScrollingColumn(Modifier.padding(padding).fillMaxSize().imePadding()) {
             Text(stringResource(R.string.enroll_intro), style = MaterialTheme.typography.bodyLarge)
 
             if (state.scanning) {
@@ -118,9 +107,7 @@ fun EnrollmentScreen(
                 )
             }
 
-            state.error?.let { error ->
-                NoticeCard(icon = Icons.Filled.ErrorOutline, text = error.text(), tone = NoticeTone.Error)
-            }
+            state.error?.let { ErrorNotice(it) }
 
             Text(stringResource(R.string.enroll_or_type), style = MaterialTheme.typography.titleMedium)
             OutlinedTextField(

@@ -7,23 +7,16 @@ import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
-import androidx.compose.foundation.layout.aspectRatio
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.rememberScrollState
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.automirrored.filled.ArrowBack
-import androidx.compose.material.icons.filled.ErrorOutline
 import androidx.compose.material.icons.filled.GpsFixed
 import androidx.compose.material.icons.filled.Info
 import androidx.compose.material.icons.filled.LocationOff
-import androidx.compose.material.icons.filled.PhotoCamera
-import androidx.compose.material.icons.filled.Refresh
 import androidx.compose.material.icons.filled.TaskAlt
-import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.Icon
 import androidx.compose.material3.IconButton
@@ -37,35 +30,30 @@ import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
-import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.layout.ContentScale
-import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.rectify.core.IssueId
 import app.rectify.field.R
-import app.rectify.field.capture.CameraGate
-import app.rectify.field.capture.CameraUnavailableNotice
 import app.rectify.field.capture.CaptureStore
-import app.rectify.field.capture.captureTo
+import app.rectify.field.capture.PhotoCapturePanel
 import app.rectify.field.capture.rememberCameraPermission
 import app.rectify.field.ui.BigButton
-import app.rectify.field.ui.BigOutlinedButton
-import app.rectify.field.ui.CameraPreview
+import app.rectify.field.ui.BusyIndicator
 import app.rectify.field.ui.CategoryName
 import app.rectify.field.ui.EmptyState
+import app.rectify.field.ui.ErrorNotice
 import app.rectify.field.ui.LoadingBox
 import app.rectify.field.ui.LocationFixState
 import app.rectify.field.ui.NoticeCard
-import app.rectify.field.ui.NoticeTone
 import app.rectify.field.ui.PermissionGate
 import app.rectify.field.ui.PermissionRequest
+import app.rectify.field.ui.PhotoImage
+import app.rectify.field.ui.ScrollingColumn
 import app.rectify.field.ui.formatAgo
 import app.rectify.field.ui.rectifyViewModel
 import app.rectify.field.ui.rememberLocationFix
@@ -74,7 +62,6 @@ import app.rectify.field.ui.text
 import app.rectify.field.walk.accuracyText
 import coil.compose.AsyncImage
 import java.io.File
-import kotlinx.coroutines.launch
 
 private val LocationPermissions = listOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION)
 
@@ -113,14 +100,12 @@ fun StrikeOffScreen(issueId: IssueId, onBack: () -> Unit, onDone: () -> Unit) {
             Surface(tonalElevation = 3.dp) {
                 Box(Modifier.padding(horizontal = 16.dp, vertical = 8.dp)) {
                     if (state.saving) {
-                        Box(Modifier.fillMaxWidth().heightIn(min = 64.dp), contentAlignment = Alignment.Center) {
-                            CircularProgressIndicator()
-                        }
+                        BusyIndicator()
                     } else {
                         BigButton(
                             text = stringResource(R.string.strike_confirm),
                             onClick = viewModel::confirm,
-                            enabled = state.photoPath != null && state.detail != null,
+                            enabled = state.capture.photoPath != null && state.detail != null,
                             icon = Icons.Filled.TaskAlt,
                             modifier = Modifier.fillMaxWidth(),
                         )
@@ -135,12 +120,7 @@ fun StrikeOffScreen(issueId: IssueId, onBack: () -> Unit, onDone: () -> Unit) {
         when {
             loadError != null -> EmptyState(loadError.text(), modifier)
             detail == null -> LoadingBox(modifier)
-            else -> Column(
-                modifier = modifier
-                    .verticalScroll(rememberScrollState())
-                    .padding(16.dp),
-                verticalArrangement = Arrangement.spacedBy(16.dp),
-            ) {
+            else -> ScrollingColumn(modifier) {
                 CategoryName(state.catalogue, detail.issue.category)
                 Text(detail.villageName, style = MaterialTheme.typography.bodyLarge)
                 CapturePart(state, viewModel, cameraPermission, location.live)
@@ -152,9 +132,7 @@ fun StrikeOffScreen(issueId: IssueId, onBack: () -> Unit, onDone: () -> Unit) {
                     minLines = 2,
                     modifier = Modifier.fillMaxWidth(),
                 )
-                state.error?.let { error ->
-                    NoticeCard(icon = Icons.Filled.ErrorOutline, text = error.text(), tone = NoticeTone.Error)
-                }
+                state.error?.let { ErrorNotice(it) }
             }
         }
     }
@@ -167,58 +145,28 @@ private fun CapturePart(
     cameraPermission: PermissionGate,
     position: Location?,
 ) {
-    val context = LocalContext.current
-    val scope = rememberCoroutineScope()
-    var cameraUnavailable by remember { mutableStateOf(false) }
     val imageCapture = remember {
         ImageCapture.Builder().setCaptureMode(ImageCapture.CAPTURE_MODE_MAXIMIZE_QUALITY).build()
     }
-    val useCases = remember(imageCapture) { listOf(imageCapture) }
     val before = state.beforePhoto
-    val photo = state.photoPath
 
-    if (photo != null) {
-        // Taken: both photos side by side, to judge before confirming.
-        Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-            LabelledPhoto(stringResource(R.string.detail_before), before, Modifier.weight(1f))
-            LabelledPhoto(stringResource(R.string.detail_after), photo, Modifier.weight(1f))
-        }
-        if (!state.photoHasGps) {
-            Text(
-                stringResource(R.string.strike_photo_no_gps),
-                style = MaterialTheme.typography.bodyMedium,
-                color = MaterialTheme.colorScheme.tertiary,
-            )
-        }
-        BigOutlinedButton(
-            text = stringResource(R.string.walk_retake),
-            onClick = viewModel::retake,
-            icon = Icons.Filled.Refresh,
-            modifier = Modifier.fillMaxWidth(),
-        )
-        return
-    }
-
-    CameraGate(
-        permission = cameraPermission,
-        hasRoom = state.hasRoom,
-        onCheckStorage = viewModel::checkStorage,
+    PhotoCapturePanel(
+        capture = state.capture,
+        photo = viewModel.photo,
+        imageCapture = imageCapture,
+        cameraPermission = cameraPermission,
+        position = position,
         rationale = stringResource(R.string.strike_camera_rationale),
-    ) {
-        if (cameraUnavailable) {
-            CameraUnavailableNotice()
-            return@CameraGate
-        }
-        Box(
-            Modifier
-                .fillMaxWidth()
-                .aspectRatio(3f / 4f),
-        ) {
-            CameraPreview(
-                useCases = useCases,
-                onUnavailable = { cameraUnavailable = true },
-                modifier = Modifier.matchParentSize(),
-            )
+        takeLabel = stringResource(R.string.strike_take_photo),
+        noGpsText = stringResource(R.string.strike_photo_no_gps),
+        taken = { photo ->
+            // Taken: both photos side by side, to judge before confirming.
+            Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+                LabelledPhoto(stringResource(R.string.detail_before), before, Modifier.weight(1f))
+                LabelledPhoto(stringResource(R.string.detail_after), photo, Modifier.weight(1f))
+            }
+        },
+        overPreview = {
             if (before != null) {
                 AsyncImage(
                     model = File(before),
@@ -228,39 +176,23 @@ private fun CapturePart(
                     modifier = Modifier.matchParentSize(),
                 )
             }
-        }
-        if (before != null) {
-            Column {
-                Text(stringResource(R.string.strike_overlay_label), style = MaterialTheme.typography.labelLarge)
-                Slider(
-                    value = state.overlayAlpha,
-                    onValueChange = viewModel::onOverlayAlphaChange,
-                    valueRange = 0f..0.9f,
-                    modifier = Modifier.heightIn(min = 48.dp),
-                )
-            }
-        } else {
-            NoticeCard(icon = Icons.Filled.Info, text = stringResource(R.string.strike_no_before_photo))
-        }
-        BigButton(
-            text = stringResource(R.string.strike_take_photo),
-            onClick = {
-                scope.launch {
-                    val file = viewModel.prepareCapture() ?: return@launch
-                    imageCapture.captureTo(
-                        context = context,
-                        file = file,
-                        location = position,
-                        onSaved = viewModel::onPhotoCaptured,
-                        onFailed = viewModel::onCaptureFailed,
+        },
+        belowPreview = {
+            if (before != null) {
+                Column {
+                    Text(stringResource(R.string.strike_overlay_label), style = MaterialTheme.typography.labelLarge)
+                    Slider(
+                        value = state.overlayAlpha,
+                        onValueChange = viewModel::onOverlayAlphaChange,
+                        valueRange = 0f..0.9f,
+                        modifier = Modifier.heightIn(min = 48.dp),
                     )
                 }
-            },
-            enabled = !state.capturing,
-            icon = Icons.Filled.PhotoCamera,
-            modifier = Modifier.fillMaxWidth(),
-        )
-    }
+            } else {
+                NoticeCard(icon = Icons.Filled.Info, text = stringResource(R.string.strike_no_before_photo))
+            }
+        },
+    )
 }
 
 @Composable
@@ -270,14 +202,7 @@ private fun LabelledPhoto(label: String, path: String?, modifier: Modifier = Mod
         if (path == null) {
             Text(stringResource(R.string.detail_photo_pending), style = MaterialTheme.typography.bodySmall)
         } else {
-            AsyncImage(
-                model = File(path),
-                contentDescription = label,
-                contentScale = ContentScale.Crop,
-                modifier = Modifier
-                    .fillMaxWidth()
-                    .aspectRatio(3f / 4f),
-            )
+            PhotoImage(path, contentDescription = label)
         }
     }
 }

@@ -1,23 +1,21 @@
 package app.rectify.field.strikeoff
 
-import androidx.camera.core.ImageCaptureException
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.rectify.core.IssueDetail
 import app.rectify.core.IssueId
 import app.rectify.core.PhotoRole
 import app.rectify.core.RectifyException
-import app.rectify.field.R
+import app.rectify.field.capture.CaptureState
 import app.rectify.field.capture.CaptureStore
-import app.rectify.field.capture.toUiMessage
+import app.rectify.field.capture.HoldsCapture
+import app.rectify.field.capture.PhotoCapture
 import app.rectify.field.ui.CategoryCatalogue
 import app.rectify.field.ui.UiMessage
 import app.rectify.field.ui.catalogue
-import app.rectify.field.ui.uiMessage
 import app.rectify.field.ui.toUiMessage
 import app.rectify.kit.BackgroundSync
 import app.rectify.kit.FieldLedger
-import java.io.File
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -34,16 +32,16 @@ data class StrikeOffUiState(
     val detail: IssueDetail? = null,
     val loadError: UiMessage? = null,
     val catalogue: CategoryCatalogue = CategoryCatalogue.EMPTY,
-    val photoPath: String? = null,
-    val photoHasGps: Boolean = true,
-    val capturing: Boolean = false,
-    /** Whether the phone has room for a photo; `null` until checked, and the camera waits for the check. */
-    val hasRoom: Boolean? = null,
+    /** The after-photo. */
+    override val capture: CaptureState = CaptureState(),
     val overlayAlpha: Float = DEFAULT_OVERLAY_ALPHA,
     val note: String = "",
     val saving: Boolean = false,
-    val error: UiMessage? = null,
-) {
+    override val error: UiMessage? = null,
+) : HoldsCapture<StrikeOffUiState> {
+    override fun withCapture(capture: CaptureState, error: UiMessage?): StrikeOffUiState =
+        copy(capture = capture, error = error)
+
     /** The before-photo to line the camera up with: the full image when the phone has it, else its thumbnail. */
     val beforePhoto: String?
         get() = detail?.photos
@@ -69,6 +67,9 @@ class StrikeOffViewModel(
     /** One value once the strike-off is recorded. */
     val done: Flow<Unit> = _done.receiveAsFlow()
 
+    /** Taking the after-photo. */
+    val photo: PhotoCapture<StrikeOffUiState> = PhotoCapture(_state, captures, viewModelScope, prefix = "after")
+
     init {
         viewModelScope.launch {
             try {
@@ -81,39 +82,7 @@ class StrikeOffViewModel(
         viewModelScope.launch {
             ledger.catalogue().collect { catalogue -> _state.update { it.copy(catalogue = catalogue) } }
         }
-        checkStorage()
-    }
-
-    fun checkStorage() {
-        viewModelScope.launch { _state.update { it.copy(hasRoom = captures.hasRoom()) } }
-    }
-
-    suspend fun prepareCapture(): File? {
-        val room = captures.hasRoom()
-        _state.update { it.copy(hasRoom = room, capturing = room, error = null) }
-        return if (room) captures.newFile("after") else null
-    }
-
-    fun onPhotoCaptured(file: File) {
-        viewModelScope.launch {
-            val previous = _state.value.photoPath
-            if (previous != file.path) captures.discard(previous)
-            val hasGps = captures.hasGpsPosition(file.path)
-            _state.update { it.copy(photoPath = file.path, photoHasGps = hasGps, capturing = false) }
-        }
-    }
-
-    fun onCaptureFailed(failure: ImageCaptureException) {
-        viewModelScope.launch {
-            val full = !captures.hasRoom()
-            _state.update { it.copy(capturing = false, hasRoom = !full, error = failure.toUiMessage(full)) }
-        }
-    }
-
-    fun retake() {
-        val photo = _state.value.photoPath
-        _state.update { it.copy(photoPath = null, photoHasGps = true) }
-        viewModelScope.launch { captures.discard(photo) }
+        photo.checkStorage()
     }
 
     fun onOverlayAlphaChange(alpha: Float) = _state.update { it.copy(overlayAlpha = alpha) }
@@ -122,19 +91,16 @@ class StrikeOffViewModel(
 
     fun confirm() {
         val current = _state.value
-        val photo = current.photoPath ?: return
+        val photoPath = current.capture.photoPath ?: return
         if (current.saving) return
         _state.update { it.copy(saving = true, error = null) }
         viewModelScope.launch {
             try {
-                if (!captures.hasRoom()) {
-                    _state.update { it.copy(hasRoom = false, error = uiMessage(R.string.error_storage_full)) }
-                    return@launch
-                }
-                ledger.strikeOff(issueId, listOf(photo), current.note.trim().ifEmpty { null })
-                captures.discard(photo)
+                if (!photo.ensureRoom()) return@launch
+                ledger.strikeOff(issueId, listOf(photoPath), current.note.trim().ifEmpty { null })
+                captures.discard(photoPath)
                 backgroundSync.localChange()
-                _state.update { it.copy(photoPath = null) }
+                _state.update { it.copy(capture = it.capture.copy(photoPath = null)) }
                 _done.send(Unit)
             } catch (failure: RectifyException) {
                 // Nothing was recorded (the write is one transaction); the photo stays for another try.
@@ -146,6 +112,6 @@ class StrikeOffViewModel(
     }
 
     override fun onCleared() {
-        _state.value.photoPath?.let { File(it).delete() }
+        photo.deleteUnrecorded()
     }
 }

@@ -1,12 +1,8 @@
 package app.rectify.field.sync
 
-import androidx.compose.foundation.layout.Arrangement
-import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.rememberScrollState
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.Close
 import androidx.compose.material.icons.filled.CloudOff
@@ -23,7 +19,6 @@ import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
-import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.rectify.core.Profile
 import app.rectify.core.SyncProgress
@@ -33,6 +28,7 @@ import app.rectify.field.ui.BigOutlinedButton
 import app.rectify.field.ui.Fact
 import app.rectify.field.ui.NoticeCard
 import app.rectify.field.ui.NoticeTone
+import app.rectify.field.ui.ScrollingColumn
 import app.rectify.field.ui.SectionCard
 import app.rectify.field.ui.formatAgo
 import app.rectify.field.ui.formatBytes
@@ -58,14 +54,7 @@ fun SyncStatusScreen(onEnroll: () -> Unit) {
     val profile by viewModel.profile.collectAsStateWithLifecycle()
 
     Scaffold(topBar = { TopAppBar(title = { Text(stringResource(R.string.sync_title)) }) }) { padding ->
-        Column(
-            modifier = Modifier
-                .padding(padding)
-                .fillMaxSize()
-                .verticalScroll(rememberScrollState())
-                .padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(16.dp),
-        ) {
+        ScrollingColumn(Modifier.padding(padding).fillMaxSize()) {
             val loaded = status as? StatusState.Loaded
             val needsEnrollment = loaded?.status?.needsEnrollment == true ||
                 (run as? RunState.GaveUp)?.needsEnrollment == true

@@ -12,6 +12,8 @@ import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.layout.size
 import androidx.compose.foundation.layout.width
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.CloudDone
 import androidx.compose.material.icons.filled.CloudUpload
@@ -115,6 +117,32 @@ fun NoticeCard(
             actions()
         }
     }
+}
+
+/** A notice for the error line of a form: what went wrong with the last thing the person did. */
+@Composable
+fun ErrorNotice(message: UiMessage, modifier: Modifier = Modifier) {
+    NoticeCard(icon = Icons.Filled.ErrorOutline, text = message.text(), tone = NoticeTone.Error, modifier = modifier)
+}
+
+/** Stands in for a big button while its work runs; as tall as the button, so the bar does not jump. */
+@Composable
+fun BusyIndicator(modifier: Modifier = Modifier) {
+    Box(modifier.fillMaxWidth().heightIn(min = GloveTarget), contentAlignment = Alignment.Center) {
+        CircularProgressIndicator()
+    }
+}
+
+/** A screen's content as one scrolling column, with the usual margin and gaps; [modifier] places it. */
+@Composable
+fun ScrollingColumn(modifier: Modifier = Modifier, content: @Composable ColumnScope.() -> Unit) {
+    Column(
+        modifier = modifier
+            .verticalScroll(rememberScrollState())
+            .padding(16.dp),
+        verticalArrangement = Arrangement.spacedBy(16.dp),
+        content = content,
+    )
 }
 
 /** A card for one part of a form, with a small heading. */

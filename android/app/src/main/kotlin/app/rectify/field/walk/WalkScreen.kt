@@ -4,24 +4,16 @@ import android.Manifest
 import android.location.Location
 import androidx.camera.core.ImageCapture
 import androidx.compose.foundation.layout.Arrangement
-import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
-import androidx.compose.foundation.layout.aspectRatio
 import androidx.compose.foundation.layout.fillMaxSize
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.heightIn
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.rememberScrollState
-import androidx.compose.foundation.verticalScroll
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.Category
-import androidx.compose.material.icons.filled.ErrorOutline
-import androidx.compose.material.icons.filled.PhotoCamera
 import androidx.compose.material.icons.filled.Place
-import androidx.compose.material.icons.filled.Refresh
 import androidx.compose.material.icons.filled.Save
 import androidx.compose.material3.AlertDialog
-import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
@@ -37,12 +29,10 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
-import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
-import androidx.compose.ui.layout.ContentScale
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
@@ -50,19 +40,18 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.rectify.core.IssueId
 import app.rectify.core.VillageInfo
 import app.rectify.field.R
-import app.rectify.field.capture.CameraGate
-import app.rectify.field.capture.CameraUnavailableNotice
 import app.rectify.field.capture.CaptureStore
-import app.rectify.field.capture.captureTo
+import app.rectify.field.capture.PhotoCapturePanel
 import app.rectify.field.capture.rememberCameraPermission
 import app.rectify.field.ui.BigButton
 import app.rectify.field.ui.BigOutlinedButton
 import app.rectify.field.ui.BilingualText
-import app.rectify.field.ui.CameraPreview
+import app.rectify.field.ui.BusyIndicator
+import app.rectify.field.ui.ErrorNotice
 import app.rectify.field.ui.LAST_KNOWN_MAX_AGE
-import app.rectify.field.ui.NoticeCard
-import app.rectify.field.ui.NoticeTone
 import app.rectify.field.ui.PermissionGate
+import app.rectify.field.ui.PhotoImage
+import app.rectify.field.ui.ScrollingColumn
 import app.rectify.field.ui.SectionCard
 import app.rectify.field.ui.VillageChooserDialog
 import app.rectify.field.ui.hasInternet
@@ -71,10 +60,7 @@ import app.rectify.field.ui.rememberLocationFix
 import app.rectify.field.ui.rememberPermissionsGate
 import app.rectify.field.ui.text
 import app.rectify.field.ui.toFix
-import coil.compose.AsyncImage
-import java.io.File
 import kotlin.math.roundToInt
-import kotlinx.coroutines.launch
 
 private val LocationPermissions = listOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION)
 
@@ -115,7 +101,7 @@ fun WalkScreen(onOpenIssue: (IssueId) -> Unit) {
     var villageNeedingReason by remember { mutableStateOf<VillageInfo?>(null) }
 
     LaunchedEffect(position) { position?.let { viewModel.locate(it.toFix()) } }
-    LaunchedEffect(viewModel) { viewModel.checkStorage() }
+    LaunchedEffect(viewModel) { viewModel.photo.checkStorage() }
     LaunchedEffect(viewModel) {
         viewModel.events.collect { event ->
             when (event) {
@@ -138,14 +124,7 @@ fun WalkScreen(onOpenIssue: (IssueId) -> Unit) {
             )
         },
     ) { padding ->
-        Column(
-            modifier = Modifier
-                .padding(padding)
-                .fillMaxSize()
-                .verticalScroll(rememberScrollState())
-                .padding(16.dp),
-            verticalArrangement = Arrangement.spacedBy(16.dp),
-        ) {
+        ScrollingColumn(Modifier.padding(padding).fillMaxSize()) {
             PhotoSection(
                 state = state,
                 cameraPermission = cameraPermission,
@@ -189,9 +168,7 @@ fun WalkScreen(onOpenIssue: (IssueId) -> Unit) {
                 minLines = 2,
                 modifier = Modifier.fillMaxWidth(),
             )
-            state.error?.let { error ->
-                NoticeCard(icon = Icons.Filled.ErrorOutline, text = error.text(), tone = NoticeTone.Error)
-            }
+            state.error?.let { ErrorNotice(it) }
         }
     }
 
@@ -254,80 +231,22 @@ private fun PhotoSection(
     position: Location?,
     viewModel: WalkViewModel,
 ) {
-    val context = LocalContext.current
-    val scope = rememberCoroutineScope()
-    var cameraUnavailable by remember { mutableStateOf(false) }
     val imageCapture = remember {
         ImageCapture.Builder().setCaptureMode(ImageCapture.CAPTURE_MODE_MINIMIZE_LATENCY).build()
     }
-    val useCases = remember(imageCapture) { listOf(imageCapture) }
 
     SectionCard(title = stringResource(R.string.walk_photo)) {
-        val photo = state.photoPath
-        if (photo != null) {
-            AsyncImage(
-                model = File(photo),
-                contentDescription = stringResource(R.string.walk_photo_taken),
-                contentScale = ContentScale.Crop,
-                modifier = Modifier
-                    .fillMaxWidth()
-                    .aspectRatio(3f / 4f),
-            )
-            if (!state.photoHasGps) {
-                Text(
-                    stringResource(R.string.walk_photo_no_gps),
-                    style = MaterialTheme.typography.bodyMedium,
-                    color = MaterialTheme.colorScheme.tertiary,
-                )
-            }
-            BigOutlinedButton(
-                text = stringResource(R.string.walk_retake),
-                onClick = viewModel::retake,
-                icon = Icons.Filled.Refresh,
-                modifier = Modifier.fillMaxWidth(),
-            )
-        } else {
-            CameraGate(
-                permission = cameraPermission,
-                hasRoom = state.hasRoom,
-                onCheckStorage = viewModel::checkStorage,
-                rationale = stringResource(R.string.walk_camera_rationale),
-            ) {
-                if (cameraUnavailable) {
-                    CameraUnavailableNotice()
-                } else {
-                    Box(
-                        Modifier
-                            .fillMaxWidth()
-                            .aspectRatio(3f / 4f),
-                    ) {
-                        CameraPreview(
-                            useCases = useCases,
-                            onUnavailable = { cameraUnavailable = true },
-                            modifier = Modifier.matchParentSize(),
-                        )
-                    }
-                    BigButton(
-                        text = stringResource(R.string.walk_take_photo),
-                        onClick = {
-                            scope.launch {
-                                val file = viewModel.prepareCapture() ?: return@launch
-                                imageCapture.captureTo(
-                                    context = context,
-                                    file = file,
-                                    location = position,
-                                    onSaved = viewModel::onPhotoCaptured,
-                                    onFailed = viewModel::onCaptureFailed,
-                                )
-                            }
-                        },
-                        enabled = !state.capturing,
-                        icon = Icons.Filled.PhotoCamera,
-                        modifier = Modifier.fillMaxWidth(),
-                    )
-                }
-            }
-        }
+        PhotoCapturePanel(
+            capture = state.capture,
+            photo = viewModel.photo,
+            imageCapture = imageCapture,
+            cameraPermission = cameraPermission,
+            position = position,
+            rationale = stringResource(R.string.walk_camera_rationale),
+            takeLabel = stringResource(R.string.walk_take_photo),
+            noGpsText = stringResource(R.string.walk_photo_no_gps),
+            taken = { photo -> PhotoImage(photo, contentDescription = stringResource(R.string.walk_photo_taken)) },
+        )
     }
 }
 
@@ -426,9 +345,7 @@ private fun SaveBar(missing: String?, saving: Boolean, onSave: () -> Unit) {
                 )
             }
             if (saving) {
-                Box(Modifier.fillMaxWidth().heightIn(min = 64.dp), contentAlignment = Alignment.Center) {
-                    CircularProgressIndicator()
-                }
+                BusyIndicator()
             } else {
                 BigButton(
                     text = stringResource(R.string.walk_save),

@@ -1,7 +1,6 @@
 package app.rectify.field.walk
 
 import android.location.Location
-import androidx.camera.core.ImageCaptureException
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.rectify.core.Fix
@@ -12,8 +11,10 @@ import app.rectify.core.ProblemCategory
 import app.rectify.core.RectifyException
 import app.rectify.core.VillageInfo
 import app.rectify.field.R
+import app.rectify.field.capture.CaptureState
 import app.rectify.field.capture.CaptureStore
-import app.rectify.field.capture.toUiMessage
+import app.rectify.field.capture.HoldsCapture
+import app.rectify.field.capture.PhotoCapture
 import app.rectify.field.ui.CategoryCatalogue
 import app.rectify.field.ui.UiMessage
 import app.rectify.field.ui.catalogue
@@ -21,7 +22,6 @@ import app.rectify.field.ui.uiMessage
 import app.rectify.field.ui.toUiMessage
 import app.rectify.kit.BackgroundSync
 import app.rectify.kit.FieldLedger
-import java.io.File
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.Flow
@@ -46,12 +46,8 @@ data class DuplicateCheck(val fix: Fix, val nearby: List<NearbyIssue>)
 data class WalkUiState(
     val catalogue: CategoryCatalogue = CategoryCatalogue.EMPTY,
     val category: ProblemCategory? = null,
-    /** The capture waiting to be recorded; kept while the GPS fix is awaited. */
-    val photoPath: String? = null,
-    val photoHasGps: Boolean = true,
-    val capturing: Boolean = false,
-    /** Whether the phone has room for a photo; `null` until checked, and the camera waits for the check. */
-    val hasRoom: Boolean? = null,
+    /** The issue's photo; a capture is kept while the GPS fix is awaited. */
+    override val capture: CaptureState = CaptureState(),
     val located: LocatedVillage? = null,
     val villages: List<VillageInfo> = emptyList(),
     /** How many villages this device's profile answers for; with exactly one, the core fills the village in. */
@@ -62,8 +58,11 @@ data class WalkUiState(
     val note: String = "",
     val saving: Boolean = false,
     val duplicates: DuplicateCheck? = null,
-    val error: UiMessage? = null,
-) {
+    override val error: UiMessage? = null,
+) : HoldsCapture<WalkUiState> {
+    override fun withCapture(capture: CaptureState, error: UiMessage?): WalkUiState =
+        copy(capture = capture, error = error)
+
     /** The village the issue will be charged to. */
     val villageCode: String? get() = chosenVillage?.code ?: located?.villageCode
 
@@ -71,7 +70,7 @@ data class WalkUiState(
 
     /** What still keeps Save disabled, first things first; `null` when it can be pressed. */
     fun missingStep(hasFix: Boolean): UiMessage? = when {
-        photoPath == null -> uiMessage(R.string.walk_missing_photo)
+        capture.photoPath == null -> uiMessage(R.string.walk_missing_photo)
         !hasFix -> uiMessage(R.string.walk_missing_fix)
         category == null -> uiMessage(R.string.walk_missing_category)
         needsVillageChoice -> uiMessage(R.string.walk_missing_village)
@@ -100,6 +99,9 @@ class WalkViewModel(
     private val _events = Channel<WalkEvent>(Channel.BUFFERED)
     val events: Flow<WalkEvent> = _events.receiveAsFlow()
 
+    /** Taking the issue's photo. */
+    val photo: PhotoCapture<WalkUiState> = PhotoCapture(_state, captures, viewModelScope, prefix = "issue")
+
     private var locating: Job? = null
     private var locatedAt: Fix? = null
 
@@ -120,42 +122,6 @@ class WalkViewModel(
         ledger.villages() to (ledger.profileOrNull()?.villageCodes?.size ?: 0)
     } catch (_: RectifyException) {
         emptyList<VillageInfo>() to 0
-    }
-
-    // Photo
-
-    /** Checks the disk before the camera opens; the camera is shown only when there is room. */
-    fun checkStorage() {
-        viewModelScope.launch { _state.update { it.copy(hasRoom = captures.hasRoom()) } }
-    }
-
-    /** Checks the disk right before a capture; returns the file to capture into, or `null` when full. */
-    suspend fun prepareCapture(): File? {
-        val room = captures.hasRoom()
-        _state.update { it.copy(hasRoom = room, capturing = room, error = null) }
-        return if (room) captures.newFile("issue") else null
-    }
-
-    fun onPhotoCaptured(file: File) {
-        viewModelScope.launch {
-            val previous = _state.value.photoPath
-            if (previous != file.path) captures.discard(previous)
-            val hasGps = captures.hasGpsPosition(file.path)
-            _state.update { it.copy(photoPath = file.path, photoHasGps = hasGps, capturing = false) }
-        }
-    }
-
-    fun onCaptureFailed(failure: ImageCaptureException) {
-        viewModelScope.launch {
-            val full = !captures.hasRoom()
-            _state.update { it.copy(capturing = false, hasRoom = !full, error = failure.toUiMessage(full)) }
-        }
-    }
-
-    fun retake() {
-        val photo = _state.value.photoPath
-        _state.update { it.copy(photoPath = null, photoHasGps = true) }
-        viewModelScope.launch { captures.discard(photo) }
     }
 
     // Form
@@ -213,7 +179,7 @@ class WalkViewModel(
     fun save(fix: Fix) {
         val state = _state.value
         val category = state.category ?: return
-        if (state.photoPath == null || state.saving || state.needsVillageChoice) return
+        if (state.capture.photoPath == null || state.saving || state.needsVillageChoice) return
         launchSaving {
             val nearby = ledger.nearbyOpenIssues(category.code, fix, DUPLICATE_RADIUS_M)
             if (nearby.isEmpty()) {
@@ -251,29 +217,25 @@ class WalkViewModel(
     private suspend fun record(fix: Fix) {
         val state = _state.value
         val category = state.category ?: return
-        val photo = state.photoPath ?: return
-        if (!captures.hasRoom()) {
-            _state.update { it.copy(hasRoom = false, error = uiMessage(R.string.error_storage_full)) }
-            return
-        }
+        val photoPath = state.capture.photoPath ?: return
+        if (!photo.ensureRoom()) return
         ledger.report(
             NewIssue(
                 category = category.code,
                 at = fix,
-                photoPaths = listOf(photo),
+                photoPaths = listOf(photoPath),
                 note = state.note.trim().ifEmpty { null },
                 villageCode = state.villageCode,
                 villageReason = state.villageReason.takeIf { state.chosenVillage != null && it.isNotBlank() },
             ),
         )
         // The core copied the photo into its own store; the capture is no longer needed.
-        captures.discard(photo)
+        captures.discard(photoPath)
         backgroundSync.localChange()
         _state.update {
             it.copy(
                 category = null,
-                photoPath = null,
-                photoHasGps = true,
+                capture = it.capture.copy(photoPath = null, photoHasGps = true),
                 note = "",
                 chosenVillage = null,
                 villageReason = "",
@@ -286,7 +248,7 @@ class WalkViewModel(
 
     override fun onCleared() {
         // The walk was left for good with a photo never recorded: it was only a scratch file.
-        _state.value.photoPath?.let { File(it).delete() }
+        photo.deleteUnrecorded()
     }
 }
 
