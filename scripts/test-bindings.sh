@@ -77,15 +77,23 @@ run_python() {
     return $status
 }
 
-# Prints a JUnit console log and its "NAME: N passed, N failed" line; fails when anything failed or
-# nothing ran.
-junit_summary() {
-    local name=$1 log=$2 passed failed
+# Runs JUnit's console launcher against a fresh office: $1 names the run (and its log), $2 is the class
+# path, the rest selects the tests. Prints the log and "$1: N passed, N failed"; fails when anything failed
+# or nothing ran.
+junit_against_office() {
+    local name=$1 classpath=$2
+    shift 2
+    start_fixture "$work/$name" || return 1
+    local status=0 log="$work/$name.log" passed failed
+    java -Djna.library.path="$out/lib" -jar "$java_lib/junit-platform-console-standalone.jar" \
+        --disable-banner --disable-ansi-colors --details=tree --class-path "$classpath" "$@" >"$log" 2>&1 || status=$?
+    stop_fixture
     cat "$log"
     passed=$(grep -o -E '[0-9]+ tests successful' "$log" | grep -o -E '^[0-9]+' || echo 0)
     failed=$(grep -o -E '[0-9]+ tests failed' "$log" | grep -o -E '^[0-9]+' || echo 1)
     echo "$name: $passed passed, $failed failed"
-    [ "$passed" -gt 0 ] && [ "$failed" -eq 0 ]
+    [ "$passed" -gt 0 ] && [ "$failed" -eq 0 ] || status=1
+    return $status
 }
 
 run_kotlin() {
@@ -96,15 +104,9 @@ run_kotlin() {
     "$kotlin_home/bin/kotlinc" -nowarn \
         -cp "$java_lib/jna.jar:$java_lib/junit-jupiter-api.jar:$java_lib/apiguardian-api.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar" \
         -d "$classes" "$out"/kotlin/app/rectify/core/*.kt bindings/tests/kotlin/RectifyTest.kt || return 1
-    start_fixture "$work/kotlin" || return 1
-    local status=0 log="$work/kotlin.log"
-    java -Djna.library.path="$out/lib" -jar "$java_lib/junit-platform-console-standalone.jar" \
-        --disable-banner --disable-ansi-colors --details=tree \
-        --class-path "$classes:$java_lib/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar" \
-        --select-class app.rectify.core.test.RectifyTest >"$log" 2>&1 || status=$?
-    stop_fixture
-    junit_summary kotlin "$log" || status=1
-    return $status
+    junit_against_office kotlin \
+        "$classes:$java_lib/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar" \
+        --select-class app.rectify.core.test.RectifyTest
 }
 
 # The Android library (android/rectify) as Gradle's JVM unit tests would run it, built here without Gradle
@@ -125,15 +127,8 @@ run_android() {
         "$out"/kotlin/app/rectify/core/*.kt "$module"/main/kotlin/app/rectify/kit/*.kt \
         "$module"/main/java/app/rectify/kit/*.java "$module"/test/kotlin/app/rectify/kit/*.kt || return 1
     javac -nowarn -d "$classes" -cp "$classes:$deps" "$module"/main/java/app/rectify/kit/*.java || return 1
-    start_fixture "$work/android" || return 1
-    local status=0 log="$work/android.log"
-    java -Djna.library.path="$out/lib" -jar "$java_lib/junit-platform-console-standalone.jar" \
-        --disable-banner --disable-ansi-colors --details=tree \
-        --class-path "$classes:$deps:$lib/kotlin-test.jar:$lib/kotlin-test-junit5.jar" \
-        --select-package app.rectify.kit >"$log" 2>&1 || status=$?
-    stop_fixture
-    junit_summary android "$log" || status=1
-    return $status
+    junit_against_office android "$classes:$deps:$lib/kotlin-test.jar:$lib/kotlin-test-junit5.jar" \
+        --select-package app.rectify.kit
 }
 
 # Mounts /proc and /dev into the Swift chroot (Swift's tools find their libraries through /proc/self/exe,

@@ -210,24 +210,24 @@ impl OfficeProcess {
 
     /// A one-time enrollment code.
     pub fn enrollment_code(&self, user: &str, role: &str, villages: &[&str]) -> String {
-        let mut args = vec!["--user", user, "--role", role, "--json"];
-        for village in villages {
-            args.extend(["--village", village]);
-        }
-        let out = self.admin(&["enroll"], &args);
-        let value: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"));
-        value["code"].as_str().unwrap_or_default().to_string()
+        self.enroll(user, role, villages, &[])["code"].as_str().unwrap_or_default().to_string()
     }
 
     /// An enrollment link (`rectify://enroll?server=…&code=…`) for this office, as a QR code carries it.
     pub fn enrollment_link(&self, user: &str, role: &str, villages: &[&str]) -> String {
-        let mut args = vec!["--user", user, "--role", role, "--server", &self.url, "--json"];
+        let answer = self.enroll(user, role, villages, &["--server", &self.url]);
+        answer["link"].as_str().unwrap_or_else(|| panic!("no link in {answer}")).to_string()
+    }
+
+    /// `rectify-office enroll --json` for a user, with `extra` arguments; its answer.
+    fn enroll(&self, user: &str, role: &str, villages: &[&str], extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["--user", user, "--role", role, "--json"];
         for village in villages {
             args.extend(["--village", village]);
         }
+        args.extend(extra);
         let out = self.admin(&["enroll"], &args);
-        let value: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"));
-        value["link"].as_str().unwrap_or_else(|| panic!("no link in {out}")).to_string()
+        serde_json::from_str(&out).unwrap_or_else(|err| panic!("{err}: {out}"))
     }
 
     /// The office's database, read directly (WAL lets tests read beside the server).

@@ -205,6 +205,9 @@ public final class FieldLedger: @unchecked Sendable {
 private final class ProgressRelay: SyncListener, @unchecked Sendable {
     private let changes: ChangeFeed
     private let forward: (@Sendable (SyncProgress) -> Void)?
+    private let lock = NSLock()
+    /// The counts are running totals: a refresh is due only when a page brought events down.
+    private var eventsDown: UInt64 = 0
 
     init(changes: ChangeFeed, forward: (@Sendable (SyncProgress) -> Void)?) {
         self.changes = changes
@@ -212,7 +215,11 @@ private final class ProgressRelay: SyncListener, @unchecked Sendable {
     }
 
     func onProgress(progress: SyncProgress) {
-        if progress.eventsDown > 0 { changes.bump() }
+        lock.lock()
+        let more = progress.eventsDown > eventsDown
+        eventsDown = max(eventsDown, progress.eventsDown)
+        lock.unlock()
+        if more { changes.bump() }
         forward?(progress)
     }
 }

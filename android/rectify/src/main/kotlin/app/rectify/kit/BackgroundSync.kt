@@ -61,8 +61,8 @@ data class RetryPolicy(
         // Past 2^20 the cap has long been reached; stop shifting before it overflows.
         val factor = 1L shl (failures - 1).coerceAtMost(20)
         val millis = firstDelay.toMillis()
-        val delay = if (millis > maxDelay.toMillis() / factor) maxDelay else Duration.ofMillis(millis * factor)
-        return minOf(delay, maxDelay)
+        // Compared by division, so that the product cannot overflow; below the bound it is within the cap.
+        return if (millis > maxDelay.toMillis() / factor) maxDelay else Duration.ofMillis(millis * factor)
     }
 }
 

@@ -180,9 +180,15 @@ class FieldLedger(
         onProgress: (SyncProgress) -> Unit = {},
     ): SyncSummary {
         val listener = object : SyncListener {
+            // The counts are running totals: a refresh is due only when a page brought events down.
+            private var eventsDown = 0uL
+
             override fun onProgress(progress: SyncProgress) {
                 this@FieldLedger.progress.value = progress
-                if (progress.eventsDown > 0u) revision.value += 1
+                if (progress.eventsDown > eventsDown) {
+                    eventsDown = progress.eventsDown
+                    revision.value += 1
+                }
                 onProgress(progress)
             }
         }
